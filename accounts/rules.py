@@ -1,0 +1,213 @@
+"""Who may do what: the one module of permission predicates.
+
+Web views, the API and the admin all ask these (``user.has_perm("activities.view_activity",
+activity)``), and the selectors build their querysets from the same role lookups, so a list and a
+detail page can never disagree about what a person may see.
+"""
+
+from dataclasses import dataclass
+
+import rules
+
+from activities.enums import ACTIVITY_PUBLISHED_STATES
+from activities.models import Region
+
+from .enums import RepresentationStatus
+
+
+@dataclass(frozen=True)
+class Roles:
+    """A person's roles, looked up once per request (so revoking one acts on the next request)."""
+
+    is_admin: bool = False
+    department_id: int | None = None
+    is_reviewer: bool = False
+    reviewer_region: Region | None = None  # None with is_reviewer: a national reviewer
+    enterprise_id: int | None = None
+
+    @property
+    def is_national_reviewer(self) -> bool:
+        return self.is_reviewer and self.reviewer_region is None
+
+    def reviews_region(self, region: Region | None) -> bool:
+        if not self.is_reviewer:
+            return False
+        if self.reviewer_region is None:
+            return True
+        return self.reviewer_region.covers(region)
+
+
+NO_ROLES = Roles()
+
+
+def roles_of(user) -> Roles:
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return NO_ROLES
+    cached = getattr(user, "_portal_roles", None)
+    if cached is not None:
+        return cached
+    from .models import DepartmentMembership, EnterpriseRepresentative, ReviewerAssignment
+
+    membership = DepartmentMembership.objects.filter(user=user).values_list("department_id", flat=True).first()
+    assignment = ReviewerAssignment.objects.filter(user=user).select_related("region").first()
+    enterprise_id = (
+        EnterpriseRepresentative.objects.filter(user=user, status=RepresentationStatus.APPROVED)
+        .values_list("enterprise_id", flat=True)
+        .first()
+    )
+    found = Roles(
+        is_admin=user.is_superuser,
+        department_id=membership,
+        is_reviewer=assignment is not None,
+        reviewer_region=assignment.region if assignment else None,
+        enterprise_id=enterprise_id,
+    )
+    user._portal_roles = found
+    return found
+
+
+def forget_roles(user) -> None:
+    """Drop the cached roles after granting or revoking one within the same request."""
+    if hasattr(user, "_portal_roles"):
+        del user._portal_roles
+
+
+# --- predicates about the person -----------------------------------------------------------
+
+@rules.predicate
+def is_platform_admin(user):
+    return roles_of(user).is_admin
+
+
+@rules.predicate
+def is_reviewer(user):
+    return roles_of(user).is_reviewer
+
+
+@rules.predicate
+def is_national_reviewer(user):
+    return roles_of(user).is_national_reviewer
+
+
+@rules.predicate
+def is_department_staff(user):
+    return roles_of(user).department_id is not None
+
+
+@rules.predicate
+def is_enterprise_representative(user):
+    return roles_of(user).enterprise_id is not None
+
+
+# --- predicates about an object --------------------------------------------------------------
+
+@rules.predicate
+def is_published_activity(user, activity):
+    return activity is not None and activity.status in ACTIVITY_PUBLISHED_STATES
+
+
+@rules.predicate
+def is_organiser_staff(user, activity):
+    department_id = roles_of(user).department_id
+    return activity is not None and department_id is not None and activity.organiser_id == department_id
+
+
+@rules.predicate
+def is_co_organiser_staff(user, activity):
+    department_id = roles_of(user).department_id
+    if activity is None or department_id is None or activity.pk is None:
+        return False
+    return activity.co_organisers.filter(pk=department_id).exists()
+
+
+@rules.predicate
+def reviews_activity_region(user, activity):
+    return activity is not None and roles_of(user).reviews_region(activity.region)
+
+
+@rules.predicate
+def is_department_member(user, department):
+    return department is not None and roles_of(user).department_id == department.pk
+
+
+@rules.predicate
+def reviews_department_region(user, department):
+    if department is None:
+        return False
+    found = roles_of(user)
+    if department.region_id is None:  # national departments: national reviewers only
+        return found.is_national_reviewer
+    return found.reviews_region(department.region)
+
+
+@rules.predicate
+def represents_enterprise(user, enterprise):
+    return enterprise is not None and roles_of(user).enterprise_id == enterprise.pk
+
+
+@rules.predicate
+def reviews_enterprise_region(user, enterprise):
+    return enterprise is not None and roles_of(user).reviews_region(enterprise.region)
+
+
+@rules.predicate
+def represents_registered_enterprise(user, registration):
+    return registration is not None and roles_of(user).enterprise_id == registration.enterprise_id
+
+
+@rules.predicate
+def organises_registered_activity(user, registration):
+    return registration is not None and is_organiser_staff(user, registration.activity)
+
+
+@rules.predicate
+def reviews_registered_activity(user, registration):
+    return registration is not None and reviews_activity_region(user, registration.activity)
+
+
+@rules.predicate
+def is_own(user, obj):
+    return obj is not None and getattr(obj, "user_id", None) == getattr(user, "pk", None)
+
+
+# --- permissions --------------------------------------------------------------------------------
+
+can_see_activity = (
+    is_published_activity
+    | is_platform_admin
+    | is_organiser_staff
+    | is_co_organiser_staff
+    | reviews_activity_region
+)
+
+rules.add_perm("activities.view_activity", can_see_activity)
+rules.add_perm("activities.add_activity", is_platform_admin | is_department_staff)
+rules.add_perm("activities.change_activity", is_platform_admin | is_organiser_staff)
+rules.add_perm("activities.review_activity", is_platform_admin | reviews_activity_region)
+
+rules.add_perm("activities.view_department", rules.always_allow)
+rules.add_perm("activities.change_department", is_platform_admin)
+rules.add_perm(
+    "activities.view_department_staff",
+    is_platform_admin | is_department_member | reviews_department_region,
+)
+
+rules.add_perm(
+    "registrations.view_enterprise",
+    is_platform_admin | represents_enterprise | reviews_enterprise_region,
+)
+rules.add_perm("registrations.change_enterprise", is_platform_admin | represents_enterprise)
+rules.add_perm(
+    "registrations.manage_representatives", is_platform_admin | represents_enterprise
+)
+rules.add_perm(
+    "registrations.view_registration",
+    is_platform_admin
+    | represents_registered_enterprise
+    | organises_registered_activity
+    | reviews_registered_activity,
+)
+
+rules.add_perm("accounts.invite_staff", is_platform_admin)
+rules.add_perm("accounts.grant_roles", is_platform_admin)
+rules.add_perm("accounts.revoke_token", is_own)

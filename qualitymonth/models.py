@@ -1,0 +1,78 @@
+"""The append-only audit log every state change writes to (who, when, what, why)."""
+
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class AuditLogImmutable(Exception):
+    """Raised on any attempt to change or delete an audit log entry."""
+
+
+class AuditLogQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise AuditLogImmutable("Audit log entries cannot be changed.")
+
+    def delete(self):
+        raise AuditLogImmutable("Audit log entries cannot be deleted.")
+
+    def for_object(self, obj):
+        return self.filter(
+            content_type=ContentType.objects.get_for_model(obj), object_id=str(obj.pk)
+        )
+
+
+class AuditLogEntry(models.Model):
+    """One recorded action. Rows are only ever inserted: the model, its queryset, the admin and
+    (on PostgreSQL and SQLite) a database trigger all refuse updates and deletes."""
+
+    created_at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("actor"),
+        null=True,
+        blank=True,
+        # A person with recorded actions is deactivated, never deleted.
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    actor_repr = models.CharField(_("actor (as recorded)"), max_length=300, blank=True)
+    action = models.CharField(
+        _("action"),
+        max_length=100,
+        db_index=True,
+        help_text=_("A dotted code, e.g. activities.activity.approved"),
+    )
+    content_type = models.ForeignKey(
+        ContentType,
+        verbose_name=_("object type"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    object_id = models.CharField(_("object id"), max_length=64, blank=True)
+    object_repr = models.CharField(_("object (as recorded)"), max_length=300, blank=True)
+    changes = models.JSONField(_("changes"), default=dict, blank=True)
+    comment = models.TextField(_("comment"), blank=True)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+
+    objects = AuditLogQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("audit log entry")
+        verbose_name_plural = _("audit log")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["content_type", "object_id", "created_at"], name="audit_object_idx")]
+
+    def __str__(self):
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_repr} {self.action} {self.object_repr}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not self._state.adding:
+            raise AuditLogImmutable("Audit log entries cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AuditLogImmutable("Audit log entries cannot be deleted.")

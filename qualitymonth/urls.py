@@ -1,0 +1,30 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from django.views.i18n import set_language
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from . import views
+
+admin.site.site_header = admin.site.site_title = views.ADMIN_TITLE
+admin.site.index_title = views.ADMIN_INDEX_TITLE
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("i18n/setlang/", set_language, name="set_language"),
+    path("accounts/", include("accounts.urls")),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include("qualitymonth.api_urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+]
+
+if settings.DEBUG:
+    from django.conf.urls.static import static
+
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+
+handler403 = "qualitymonth.views.permission_denied"
+handler404 = "qualitymonth.views.page_not_found"
+handler500 = "qualitymonth.views.server_error"

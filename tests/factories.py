@@ -1,0 +1,203 @@
+"""One plain factory per model. Build data with these, never by hand in a test."""
+
+import datetime as dt
+
+import factory
+from django.utils import timezone
+
+from accounts.enums import RepresentationStatus
+from accounts.models import DepartmentMembership, EnterpriseRepresentative, ReviewerAssignment, User
+from activities.enums import ActivityStatus, CampaignStatus, DepartmentLevel, RegionLevel
+from activities.models import Activity, Campaign, ContentArea, Department, KeyArrangement, Region
+from registrations.enums import EnterpriseSize, Industry, RegistrationStatus
+from registrations.models import Enterprise, Registration
+from registrations.validators import uscc_check_character
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        django_get_or_create = ("email",)
+
+    email = factory.Sequence(lambda n: f"person{n}@example.cn")
+    full_name = factory.Sequence(lambda n: f"测试用户{n}")
+    password = factory.django.Password("correct-horse-battery")
+    email_verified_at = factory.LazyFunction(timezone.now)
+
+
+class AdminFactory(UserFactory):
+    is_staff = True
+    is_superuser = True
+
+
+class CampaignFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Campaign
+        django_get_or_create = ("year",)
+
+    year = factory.Sequence(lambda n: 2030 + n)
+    name_zh = factory.LazyAttribute(lambda o: f"{o.year}年全国“质量月”活动")
+    name_en = factory.LazyAttribute(lambda o: f"{o.year} National Quality Month")
+    theme_zh = "加强质量支撑 建设质量强国"
+    theme_en = "Strengthen quality support and build a strong quality country"
+    month_start = factory.LazyAttribute(lambda o: dt.date(o.year, 9, 1))
+    month_end = factory.LazyAttribute(lambda o: dt.date(o.year, 9, 30))
+    feedback_deadline = factory.LazyAttribute(lambda o: dt.date(o.year, 10, 31))
+    status = CampaignStatus.OPEN
+
+
+class ContentAreaFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ContentArea
+
+    campaign = factory.SubFactory(CampaignFactory)
+    number = factory.Sequence(lambda n: n + 1)
+    title_zh = factory.Sequence(lambda n: f"活动内容{n}")
+    title_en = factory.Sequence(lambda n: f"Content area {n}")
+
+
+class KeyArrangementFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = KeyArrangement
+
+    campaign = factory.SubFactory(CampaignFactory)
+    number = factory.Sequence(lambda n: n + 1)
+    title_zh = factory.Sequence(lambda n: f"重点安排{n}")
+    title_en = factory.Sequence(lambda n: f"Key arrangement {n}")
+
+
+class ProvinceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Region
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"{11 + n % 80:02d}0000")
+    name_zh = factory.Sequence(lambda n: f"测试省{n}")
+    name_en = factory.Sequence(lambda n: f"Test Province {n}")
+    level = RegionLevel.PROVINCE
+    parent = None
+
+
+class CityFactory(ProvinceFactory):
+    level = RegionLevel.CITY
+    parent = factory.SubFactory(ProvinceFactory)
+    code = factory.LazyAttributeSequence(lambda o, n: f"{o.parent.code[:2]}{1 + n % 99:02d}00")
+    name_zh = factory.Sequence(lambda n: f"测试市{n}")
+    name_en = factory.Sequence(lambda n: f"Test City {n}")
+
+
+class CountyFactory(ProvinceFactory):
+    level = RegionLevel.COUNTY
+    parent = factory.SubFactory(CityFactory)
+    code = factory.LazyAttributeSequence(lambda o, n: f"{o.parent.code[:4]}{1 + n % 99:02d}")
+    name_zh = factory.Sequence(lambda n: f"测试县{n}")
+    name_en = factory.Sequence(lambda n: f"Test County {n}")
+
+
+class DepartmentFactory(factory.django.DjangoModelFactory):
+    """A provincial market-regulation bureau by default."""
+
+    class Meta:
+        model = Department
+
+    name_zh = factory.Sequence(lambda n: f"测试市场监督管理局{n}")
+    name_en = factory.Sequence(lambda n: f"Test Administration for Market Regulation {n}")
+    short_name_zh = factory.Sequence(lambda n: f"测试局{n}")
+    level = DepartmentLevel.PROVINCIAL
+    region = factory.SubFactory(ProvinceFactory)
+
+
+class NationalDepartmentFactory(DepartmentFactory):
+    level = DepartmentLevel.NATIONAL
+    region = None
+
+
+class ActivityFactory(factory.django.DjangoModelFactory):
+    """A published activity open for sign-up next September, in its campaign's first arrangement."""
+
+    class Meta:
+        model = Activity
+        skip_postgeneration_save = True
+
+    campaign = factory.SubFactory(CampaignFactory)
+    key_arrangement = factory.SubFactory(
+        KeyArrangementFactory, campaign=factory.SelfAttribute("..campaign")
+    )
+    organiser = factory.SubFactory(DepartmentFactory)
+    title = factory.Sequence(lambda n: f"质量提升培训班第{n}期")
+    summary = "面向企业的质量管理培训"
+    description = "邀请专家讲解质量管理体系与标准化。"
+    region = factory.SelfAttribute("organiser.region")
+    venue = "市民中心报告厅"
+    starts_at = factory.LazyAttribute(
+        lambda o: timezone.make_aware(dt.datetime(o.campaign.year, 9, 10, 9, 0))
+    )
+    ends_at = factory.LazyAttribute(lambda o: o.starts_at + dt.timedelta(hours=3))
+    signup_enabled = True
+    capacity = 10
+    signup_opens_at = factory.LazyAttribute(lambda o: o.starts_at - dt.timedelta(days=30))
+    signup_closes_at = factory.LazyAttribute(lambda o: o.starts_at - dt.timedelta(days=1))
+    attendees_per_enterprise = 2
+    contact_name = "王老师"
+    contact_phone = "010-12345678"
+    no_fee_declared = True
+    status = ActivityStatus.APPROVED
+
+
+_uscc_counter = iter(range(10_000_000, 99_999_999))
+
+
+def valid_uscc(region_code: str = "110000") -> str:
+    first17 = f"91{region_code}{next(_uscc_counter):08d}0"
+    return first17 + uscc_check_character(first17)
+
+
+class EnterpriseFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Enterprise
+
+    name = factory.Sequence(lambda n: f"测试质量科技有限公司{n}")
+    region = factory.SubFactory(ProvinceFactory)
+    uscc = factory.LazyAttribute(lambda o: valid_uscc(o.region.code))
+    industry = Industry.C
+    size = EnterpriseSize.SMALL
+    address = "科技园路1号"
+    contact_name = "李经理"
+    mobile = "13800138000"
+    email = factory.Sequence(lambda n: f"contact{n}@enterprise.example.cn")
+
+
+class RegistrationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Registration
+
+    activity = factory.SubFactory(ActivityFactory)
+    enterprise = factory.SubFactory(EnterpriseFactory)
+    status = RegistrationStatus.CONFIRMED
+
+
+class DepartmentMembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = DepartmentMembership
+
+    user = factory.SubFactory(UserFactory)
+    department = factory.SubFactory(DepartmentFactory)
+
+
+class ReviewerAssignmentFactory(factory.django.DjangoModelFactory):
+    """A national reviewer unless a region is given."""
+
+    class Meta:
+        model = ReviewerAssignment
+
+    user = factory.SubFactory(UserFactory)
+    region = None
+
+
+class EnterpriseRepresentativeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = EnterpriseRepresentative
+
+    user = factory.SubFactory(UserFactory)
+    enterprise = factory.SubFactory(EnterpriseFactory)
+    status = RepresentationStatus.APPROVED
