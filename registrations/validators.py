@@ -6,44 +6,53 @@ import phonenumbers
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from stdnum.cn import uscc as stdnum_uscc
-from stdnum.exceptions import InvalidChecksum, ValidationError as StdnumError
 
 # GB 32100-2015: 1 registration authority + 1 organisation type + 6 region + 9 organisation code
 # + 1 check character, over the alphabet 0-9 and A-Z without I, O, S, V, Z.
 _USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
-_USCC_SHAPE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$")
-# Registration authorities (登记管理部门代码) that GB 32100 assigns, with their organisation types.
+_USCC_FORBIDDEN = "IOSVZ"
+# Registration authorities (登记管理部门代码) of GB 32100-2015 with the organisation types
+# (机构类别代码) each registers, plus 5-4 for grass-roots self-government bodies (村委会, 居委会),
+# which civil affairs has coded since 2018.
 _USCC_AUTHORITY_TYPES = {
-    "1": "1239",  # organisation establishment (机构编制)
-    "2": "129",  # foreign affairs
-    "3": "12345",  # justice
-    "4": "1239",  # culture
-    "5": "1239",  # civil affairs
-    "6": "129",  # tourism
-    "7": "129",  # religious affairs
-    "8": "129",  # trade unions
-    "9": "123",  # market regulation (工商)
-    "A": "19",  # central military commission
-    "N": "12349",  # agriculture (rural collectives)
+    "1": "1239",  # organisation establishment (机构编制): organs, public institutions, ...
+    "2": "19",  # foreign affairs: resident foreign news agencies, other
+    "3": "123459",  # judicial administration: law firms, notaries, legal services, ...
+    "4": "19",  # culture: foreign cultural centres, other
+    "5": "12349",  # civil affairs: social organisations, private non-enterprise units, ...
+    "6": "129",  # tourism: representative offices of foreign and HK/Macao/Taiwan tourism boards
+    "7": "129",  # religious affairs: venues, colleges, other
+    "8": "19",  # trade unions: grass-roots unions, other
+    "9": "123",  # market regulation (工商): enterprises, individual businesses, cooperatives
+    "A": "19",  # Central Military Commission: military public institutions, other
+    "N": "1239",  # agriculture: rural collective economic organisations
     "Y": "1",  # other
 }
 
 
 def normalise_uscc(value: str) -> str:
+    """The code as stored: upper case, without the spaces or hyphens people type between groups."""
     return re.sub(r"[\s-]", "", value or "").upper()
 
 
 def uscc_check_character(first17: str) -> str:
-    total = sum(_USCC_ALPHABET.index(c) * w for c, w in zip(first17, _USCC_WEIGHTS, strict=True))
-    return _USCC_ALPHABET[(31 - total % 31) % 31]
+    """The check character (weighted sum modulo 31) that completes the first 17 characters.
+
+    python-stdnum computes it for any authority; its own ``validate`` refuses letter
+    authorities (N, Y, A), which is why `validate_uscc` is ours.
+    """
+    return stdnum_uscc.calc_check_digit(first17)
+
+
+def uscc_complete(first17: str) -> str:
+    """The full credit code for its first 17 characters: they, followed by their check character."""
+    return first17 + uscc_check_character(first17)
 
 
 def validate_uscc(value: str) -> None:
     """Raise ValidationError unless `value` is a well-formed USCC with a correct check character.
 
-    python-stdnum checks the checksum only for codes with 8 leading digits; letter authorities
-    (N, Y, A) are common among real enterprises and rural cooperatives, so the rule is ours.
+    Each message says what is wrong, so a person can correct a typo.
     """
     code = normalise_uscc(value)
     if len(code) != 18:
@@ -52,33 +61,53 @@ def validate_uscc(value: str) -> None:
             code="uscc_length",
             params={"count": len(code)},
         )
-    if not _USCC_SHAPE.match(code):
+    forbidden = sorted({c for c in code if c in _USCC_FORBIDDEN})
+    if forbidden:
         raise ValidationError(
             _(
-                "A Unified Social Credit Code uses digits and capital letters except I, O, S, V "
-                "and Z, and characters 3 to 8 are a region code."
+                "A Unified Social Credit Code never uses the letters I, O, S, V or Z; "
+                "this one contains %(letters)s."
             ),
+            code="uscc_forbidden_letter",
+            params={"letters": ", ".join(forbidden)},
+        )
+    if any(c not in _USCC_ALPHABET for c in code):
+        raise ValidationError(
+            _("A Unified Social Credit Code has only digits and capital letters."),
             code="uscc_alphabet",
         )
-    authority, org_type = code[0], code[1]
-    if authority not in _USCC_AUTHORITY_TYPES or org_type not in _USCC_AUTHORITY_TYPES[authority]:
+    if not code[2:8].isdigit():
         raise ValidationError(
-            _("The first two characters of this credit code name no registration authority."),
+            _("Characters 3 to 8 of a Unified Social Credit Code are a six-digit region code."),
+            code="uscc_region",
+        )
+    authority, org_type = code[0], code[1]
+    if authority not in _USCC_AUTHORITY_TYPES:
+        raise ValidationError(
+            _(
+                "The first character of a credit code names the registration authority; "
+                "%(authority)s names none."
+            ),
             code="uscc_authority",
+            params={"authority": authority},
+        )
+    if org_type not in _USCC_AUTHORITY_TYPES[authority]:
+        raise ValidationError(
+            _(
+                "The second character of a credit code is the type of organisation; "
+                "authority %(authority)s registers no type %(type)s."
+            ),
+            code="uscc_type",
+            params={"authority": authority, "type": org_type},
         )
     if uscc_check_character(code[:17]) != code[17]:
         raise ValidationError(
-            _("The check character of this credit code is wrong: please check it for typos."),
+            _(
+                "The last character of this credit code (its check character) does not match "
+                "the others: please check the code for typos."
+            ),
             code="uscc_checksum",
         )
-    if code[:8].isdigit():
-        # Cross-check with python-stdnum where it applies: both must agree.
-        try:
-            stdnum_uscc.validate(code)
-        except InvalidChecksum as exc:  # pragma: no cover - our check above already caught it
-            raise ValidationError(_("The check character of this credit code is wrong."), code="uscc_checksum") from exc
-        except StdnumError:
-            pass
 
 
 def normalise_mobile(value: str) -> str:
