@@ -48,7 +48,11 @@ def roles_of(user) -> Roles:
         return cached
     from .models import DepartmentMembership, EnterpriseRepresentative, ReviewerAssignment
 
-    membership = DepartmentMembership.objects.filter(user=user).values_list("department_id", flat=True).first()
+    membership = (
+        DepartmentMembership.objects.filter(user=user)
+        .values_list("department_id", flat=True)
+        .first()
+    )
     assignment = ReviewerAssignment.objects.filter(user=user).select_related("region").first()
     enterprise_id = (
         EnterpriseRepresentative.objects.filter(user=user, status=RepresentationStatus.APPROVED)
@@ -73,6 +77,7 @@ def forget_roles(user) -> None:
 
 
 # --- predicates about the person -----------------------------------------------------------
+
 
 @rules.predicate
 def is_platform_admin(user):
@@ -101,6 +106,7 @@ def is_enterprise_representative(user):
 
 # --- predicates about an object --------------------------------------------------------------
 
+
 @rules.predicate
 def is_published_activity(user, activity):
     return activity is not None and activity.status in ACTIVITY_PUBLISHED_STATES
@@ -109,7 +115,11 @@ def is_published_activity(user, activity):
 @rules.predicate
 def is_organiser_staff(user, activity):
     department_id = roles_of(user).department_id
-    return activity is not None and department_id is not None and activity.organiser_id == department_id
+    return (
+        activity is not None
+        and department_id is not None
+        and activity.organiser_id == department_id
+    )
 
 
 @rules.predicate
@@ -167,7 +177,10 @@ def reviews_registered_activity(user, registration):
 
 @rules.predicate
 def is_own(user, obj):
-    return obj is not None and getattr(obj, "user_id", None) == getattr(user, "pk", None)
+    # An inactive account owns nothing any more (its tokens, for one, are dead).
+    if obj is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    return getattr(obj, "user_id", None) == user.pk
 
 
 # --- permissions --------------------------------------------------------------------------------
@@ -197,9 +210,7 @@ rules.add_perm(
     is_platform_admin | represents_enterprise | reviews_enterprise_region,
 )
 rules.add_perm("registrations.change_enterprise", is_platform_admin | represents_enterprise)
-rules.add_perm(
-    "registrations.manage_representatives", is_platform_admin | represents_enterprise
-)
+rules.add_perm("registrations.manage_representatives", is_platform_admin | represents_enterprise)
 rules.add_perm(
     "registrations.view_registration",
     is_platform_admin

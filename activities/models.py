@@ -5,6 +5,7 @@ Campaign data are rows, not enums: every year brings a new theme and new arrange
 """
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
@@ -52,22 +53,44 @@ class Campaign(models.Model):
         ordering = ["-year"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(year__gte=1978) & Q(year__lte=2100), name="campaign_year_plausible"
+                condition=Q(year__gte=1978) & Q(year__lte=2100),
+                name="campaign_year_plausible",
+                violation_error_message=_("The year must lie between 1978 and 2100."),
             ),
             models.CheckConstraint(
-                condition=Q(month_end__gte=F("month_start")), name="campaign_month_end_after_start"
+                condition=Q(month_end__gte=F("month_start")),
+                name="campaign_month_end_after_start",
+                violation_error_message=_("The month cannot end before it starts."),
             ),
             models.CheckConstraint(
                 condition=Q(feedback_deadline__gte=F("month_end")),
                 name="campaign_feedback_after_month",
+                violation_error_message=_(
+                    "The feedback deadline cannot fall before the month ends."
+                ),
             ),
             models.CheckConstraint(
-                condition=Q(status__in=CampaignStatus.values), name="campaign_status_valid"
+                condition=Q(status__in=CampaignStatus.values),
+                name="campaign_status_valid",
+                violation_error_message=_("Choose a valid campaign status."),
             ),
         ]
 
     def __str__(self):
         return self.name
+
+    def clean(self):
+        # The same rules as the constraints above, as messages on the field to correct.
+        super().clean()
+        errors = {}
+        if self.month_start and self.month_end and self.month_end < self.month_start:
+            errors["month_end"] = _("The month cannot end before it starts.")
+        if self.month_end and self.feedback_deadline and self.feedback_deadline < self.month_end:
+            errors["feedback_deadline"] = _(
+                "The feedback deadline cannot fall before the month ends."
+            )
+        if errors:
+            raise ValidationError(errors)
 
     @property
     def name(self) -> str:
@@ -118,9 +141,17 @@ class ContentArea(_CampaignHeading):
         verbose_name_plural = _("content areas")
         constraints = [
             models.UniqueConstraint(
-                fields=["campaign", "number"], name="content_area_unique_number"
+                fields=["campaign", "number"],
+                name="content_area_unique_number",
+                violation_error_message=_(
+                    "This campaign already has a content area with this number."
+                ),
             ),
-            models.CheckConstraint(condition=Q(number__gte=1), name="content_area_number_positive"),
+            models.CheckConstraint(
+                condition=Q(number__gte=1),
+                name="content_area_number_positive",
+                violation_error_message=_("Numbers start at 1."),
+            ),
         ]
 
 
@@ -139,10 +170,16 @@ class KeyArrangement(_CampaignHeading):
         verbose_name_plural = _("key arrangements")
         constraints = [
             models.UniqueConstraint(
-                fields=["campaign", "number"], name="key_arrangement_unique_number"
+                fields=["campaign", "number"],
+                name="key_arrangement_unique_number",
+                violation_error_message=_(
+                    "This campaign already has a key arrangement with this number."
+                ),
             ),
             models.CheckConstraint(
-                condition=Q(number__gte=1), name="key_arrangement_number_positive"
+                condition=Q(number__gte=1),
+                name="key_arrangement_number_positive",
+                violation_error_message=_("Numbers start at 1."),
             ),
         ]
 
@@ -175,19 +212,61 @@ class Region(models.Model):
         verbose_name_plural = _("regions")
         ordering = ["code"]
         constraints = [
-            models.CheckConstraint(condition=Q(code__regex=r"^[1-9][0-9]{5}$"), name="region_code_six_digits"),
+            models.CheckConstraint(
+                condition=Q(code__regex=r"^[1-9][0-9]{5}$"),
+                name="region_code_six_digits",
+                violation_error_message=_("A region code has six digits (GB/T 2260), e.g. 110000."),
+            ),
+            # Provinces are XX0000 and nothing else is: scope_prefix and every regional
+            # permission rely on it.
+            models.CheckConstraint(
+                condition=(Q(level=RegionLevel.PROVINCE) & Q(code__endswith="0000"))
+                | (~Q(level=RegionLevel.PROVINCE) & ~Q(code__endswith="0000")),
+                name="region_code_matches_level",
+                violation_error_message=_(
+                    "A provincial code ends in 0000 (e.g. 440000); a city or county code does not."
+                ),
+            ),
             models.CheckConstraint(
                 condition=(Q(level=RegionLevel.PROVINCE) & Q(parent__isnull=True))
                 | (~Q(level=RegionLevel.PROVINCE) & Q(parent__isnull=False)),
                 name="region_parent_matches_level",
+                violation_error_message=_(
+                    "A province has no parent region; a city or county has one."
+                ),
             ),
             models.CheckConstraint(
-                condition=Q(level__in=RegionLevel.values), name="region_level_valid"
+                condition=Q(level__in=RegionLevel.values),
+                name="region_level_valid",
+                violation_error_message=_("Choose a valid region level."),
             ),
         ]
 
     def __str__(self):
         return self.name
+
+    def clean(self):
+        super().clean()
+        errors = {}
+        if self.level == RegionLevel.PROVINCE:
+            if self.parent_id is not None:
+                errors["parent"] = _("A province has no parent region.")
+            if self.code and not self.code.endswith("0000"):
+                errors["code"] = _("A provincial code ends in 0000, e.g. 440000.")
+        elif self.level in (RegionLevel.CITY, RegionLevel.COUNTY):
+            if self.code and self.code.endswith("0000"):
+                errors["code"] = _("Only a provincial code ends in 0000.")
+            if self.parent_id is None:
+                errors["parent"] = _("A city or county lies in a parent region.")
+            elif self.parent.level == RegionLevel.COUNTY or self.parent.level == self.level:
+                errors["parent"] = _("The parent region must be of a higher level.")
+            elif self.code and not self.parent.covers(self):
+                errors["parent"] = _("The code %(code)s does not lie in %(parent)s.") % {
+                    "code": self.code,
+                    "parent": self.parent,
+                }
+        if errors:
+            raise ValidationError(errors)
 
     @property
     def name(self) -> str:
@@ -195,10 +274,14 @@ class Region(models.Model):
 
     @property
     def scope_prefix(self) -> str:
-        """The code prefix every region under this one shares (GB/T 2260 is hierarchical)."""
-        if self.level == RegionLevel.PROVINCE:
+        """The code prefix every region under this one shares (GB/T 2260 is hierarchical).
+
+        Taken from the code rather than the level: a county-level city directly under a province
+        (419001 Jiyuan) is loaded as a city by common data sets, yet covers only itself.
+        """
+        if self.code.endswith("0000"):
             return self.code[:2]
-        if self.level == RegionLevel.CITY:
+        if self.code.endswith("00"):
             return self.code[:4]
         return self.code
 
@@ -250,24 +333,68 @@ class Department(models.Model):
                 condition=(Q(level=DepartmentLevel.NATIONAL) & Q(region__isnull=True))
                 | (~Q(level=DepartmentLevel.NATIONAL) & Q(region__isnull=False)),
                 name="department_region_matches_level",
+                violation_error_message=_(
+                    "A national department has no region; every other department has one."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(level__in=DepartmentLevel.values),
+                name="department_level_valid",
+                violation_error_message=_("Choose a valid department level."),
+            ),
+            models.CheckConstraint(
+                condition=Q(is_lead=False) | Q(level=DepartmentLevel.NATIONAL),
+                name="department_lead_is_national",
+                violation_error_message=_("The lead department is a national department."),
             ),
             models.UniqueConstraint(
-                fields=["is_lead"], condition=Q(is_lead=True), name="department_one_lead"
+                fields=["is_lead"],
+                condition=Q(is_lead=True),
+                name="department_one_lead",
+                violation_error_message=_("Another department already leads the campaign."),
             ),
             models.UniqueConstraint(
                 fields=["name_zh"],
                 condition=Q(region__isnull=True),
                 name="department_national_name_unique",
+                violation_error_message=_("A national department with this name already exists."),
             ),
             models.UniqueConstraint(
                 fields=["region", "name_zh"],
                 condition=Q(region__isnull=False),
                 name="department_regional_name_unique",
+                violation_error_message=_(
+                    "A department with this name already exists in this region."
+                ),
             ),
         ]
 
     def __str__(self):
         return self.name
+
+    def clean(self):
+        super().clean()
+        errors = {}
+        if self.level == DepartmentLevel.NATIONAL:
+            if self.region_id is not None:
+                errors["region"] = _("A national department has no region.")
+        elif self.level in DepartmentLevel.values:
+            expected = {
+                DepartmentLevel.PROVINCIAL: RegionLevel.PROVINCE,
+                DepartmentLevel.CITY: RegionLevel.CITY,
+                DepartmentLevel.COUNTY: RegionLevel.COUNTY,
+            }[self.level]
+            if self.region_id is None:
+                errors["region"] = _("Choose the region this department serves.")
+            elif self.region.level != expected:
+                errors["region"] = _("A %(level)s department serves a %(region_level)s.") % {
+                    "level": self.get_level_display().lower(),
+                    "region_level": RegionLevel(expected).label.lower(),
+                }
+        if self.is_lead and self.level != DepartmentLevel.NATIONAL:
+            errors["is_lead"] = _("The lead department is a national department.")
+        if errors:
+            raise ValidationError(errors)
 
     @property
     def name(self) -> str:
@@ -324,6 +451,7 @@ class Activity(models.Model):
         _("capacity (enterprises)"),
         null=True,
         blank=True,
+        validators=[MinValueValidator(1)],
         help_text=_("How many enterprises can be registered. Empty means no limit."),
     )
     signup_opens_at = models.DateTimeField(_("sign-up opens"), null=True, blank=True)
@@ -370,41 +498,102 @@ class Activity(models.Model):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=Q(ends_at__gt=F("starts_at")), name="activity_ends_after_start"
+                condition=Q(ends_at__gt=F("starts_at")),
+                name="activity_ends_after_start",
+                violation_error_message=_("An activity must end after it starts."),
             ),
             models.CheckConstraint(
                 condition=Q(capacity__isnull=True) | Q(capacity__gt=0),
                 name="activity_capacity_positive",
+                violation_error_message=_("The capacity is at least 1, or empty for no limit."),
             ),
             models.CheckConstraint(
                 condition=Q(attendees_per_enterprise__gte=1),
                 name="activity_attendee_limit_positive",
+                violation_error_message=_("Each enterprise may send at least one attendee."),
             ),
-            # Sign-up needs a window that opens before it closes and closes by the activity's end.
+            # Sign-up, when enabled, needs a window ...
             models.CheckConstraint(
                 condition=Q(signup_enabled=False)
-                | (
-                    Q(signup_opens_at__isnull=False)
-                    & Q(signup_closes_at__isnull=False)
-                    & Q(signup_closes_at__gt=F("signup_opens_at"))
-                    & Q(signup_closes_at__lte=F("ends_at"))
+                | (Q(signup_opens_at__isnull=False) & Q(signup_closes_at__isnull=False)),
+                name="activity_signup_window_required",
+                violation_error_message=_(
+                    "Enterprises sign up within a window: say when it opens and when it closes."
                 ),
-                name="activity_signup_window_sensible",
+            ),
+            # ... and any window given, used or not, opens before it closes and closes by the end.
+            models.CheckConstraint(
+                condition=Q(signup_opens_at__isnull=True)
+                | Q(signup_closes_at__isnull=True)
+                | Q(signup_closes_at__gt=F("signup_opens_at")),
+                name="activity_signup_window_ordered",
+                violation_error_message=_("Sign-up must open before it closes."),
             ),
             models.CheckConstraint(
-                condition=~Q(venue="") | ~Q(online_url=""), name="activity_has_venue_or_link"
+                condition=Q(signup_closes_at__isnull=True) | Q(signup_closes_at__lte=F("ends_at")),
+                name="activity_signup_closes_by_end",
+                violation_error_message=_("Sign-up must close by the time the activity ends."),
+            ),
+            models.CheckConstraint(
+                condition=Q(signup_opens_at__isnull=True) | Q(signup_opens_at__lt=F("ends_at")),
+                name="activity_signup_opens_before_end",
+                violation_error_message=_("Sign-up must open before the activity ends."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(venue="") | ~Q(online_url=""),
+                name="activity_has_venue_or_link",
+                violation_error_message=_("Give a venue, an online link, or both."),
             ),
             models.CheckConstraint(
                 condition=Q(status=ActivityStatus.DRAFT) | Q(no_fee_declared=True),
                 name="activity_no_fee_declared_beyond_draft",
+                violation_error_message=_(
+                    "Declare that enterprises are charged no fee before the activity leaves "
+                    "the draft."
+                ),
             ),
             models.CheckConstraint(
-                condition=Q(status__in=ActivityStatus.values), name="activity_status_valid"
+                condition=Q(status__in=ActivityStatus.values),
+                name="activity_status_valid",
+                violation_error_message=_("Choose a valid activity status."),
             ),
         ]
 
     def __str__(self):
         return self.title
+
+    def clean(self):
+        # The constraints above, as messages on the field to correct (forms and the admin).
+        super().clean()
+        errors = {}
+        starts, ends = self.starts_at, self.ends_at
+        opens, closes = self.signup_opens_at, self.signup_closes_at
+        if starts and ends and ends <= starts:
+            errors["ends_at"] = _("An activity must end after it starts.")
+        if self.signup_enabled and opens is None:
+            errors["signup_opens_at"] = _("Say when sign-up opens.")
+        if self.signup_enabled and closes is None:
+            errors["signup_closes_at"] = _("Say when sign-up closes.")
+        if opens and closes and closes <= opens:
+            errors["signup_closes_at"] = _("Sign-up must open before it closes.")
+        elif closes and ends and closes > ends:
+            errors["signup_closes_at"] = _("Sign-up must close by the time the activity ends.")
+        elif opens and ends and opens >= ends:
+            errors["signup_opens_at"] = _("Sign-up must open before the activity ends.")
+        if not self.venue and not self.online_url:
+            errors["venue"] = _("Give a venue, an online link, or both.")
+        if self.status != ActivityStatus.DRAFT and not self.no_fee_declared:
+            errors["no_fee_declared"] = _(
+                "Declare that enterprises are charged no fee before the activity leaves the draft."
+            )
+        if (
+            self.key_arrangement_id is not None
+            and self.campaign_id is not None
+            and self.key_arrangement.campaign_id != self.campaign_id
+        ):
+            errors["key_arrangement"] = _("Choose a key arrangement of this activity's campaign.")
+        if errors:
+            raise ValidationError(errors)
 
     @property
     def is_published(self) -> bool:

@@ -24,7 +24,8 @@ def region_scope_q(region: Region | None, field: str = "region") -> Q:
 
 
 def activity_visible_to(user) -> QuerySet[Activity]:
-    """Published activities, plus those the person organises, co-organises, reviews or administers."""
+    """Published activities, plus those the person organises, co-organises, reviews or
+    administers. Each activity once, however many co-organisers it has."""
     roles = roles_of(user)
     activities = Activity.objects.all()
     if roles.is_admin or roles.is_national_reviewer:
@@ -45,17 +46,16 @@ def activity_published() -> QuerySet[Activity]:
     return Activity.objects.filter(status__in=ACTIVITY_PUBLISHED_STATES)
 
 
+_published_count = Count("activities", filter=Q(activities__status__in=ACTIVITY_PUBLISHED_STATES))
+
+
 def key_arrangements_with_counts(campaign: Campaign) -> QuerySet[KeyArrangement]:
     """The campaign's key arrangements, each with the number of published activities under it."""
-    return campaign.key_arrangements.annotate(
-        published_count=Count("activities", filter=Q(activities__status__in=ACTIVITY_PUBLISHED_STATES))
-    ).order_by("number")
+    return campaign.key_arrangements.annotate(published_count=_published_count).order_by("number")
 
 
 def content_areas_with_counts(campaign: Campaign):
-    return campaign.content_areas.annotate(
-        published_count=Count("activities", filter=Q(activities__status__in=ACTIVITY_PUBLISHED_STATES))
-    ).order_by("number")
+    return campaign.content_areas.annotate(published_count=_published_count).order_by("number")
 
 
 def department_list() -> QuerySet[Department]:

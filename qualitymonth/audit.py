@@ -1,5 +1,7 @@
 """Writing to the audit log. Every state change in every app goes through `audit_log`."""
 
+import ipaddress
+import re
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
@@ -8,13 +10,49 @@ from django.db import models
 from .middleware import current_ip
 from .models import AuditLogEntry
 
-SECRET_KEYS = {"password", "token", "key", "secret"}
+MASK = "***"
+# Words that make a field name secret wherever they stand in it ...
+_SECRET_WORDS = {
+    "password",
+    "passwd",
+    "secret",
+    "token",
+    "hash",
+    "otp",
+    "credential",
+    "credentials",
+}
+# ... and a "key" only as the last word ("api_key", "key"), never "key_arrangement".
+_SECRET_LAST_WORDS = {"key", "apikey"}
 
 
-def _masked(changes: dict[str, Any]) -> dict[str, Any]:
-    return {
-        k: ("***" if any(s in k.lower() for s in SECRET_KEYS) else v) for k, v in changes.items()
-    }
+def is_secret_key(name: str) -> bool:
+    words = [w for w in re.split(r"[^a-z0-9]+", str(name).lower()) if w]
+    if not words:
+        return False
+    return (
+        any(w in _SECRET_WORDS or "password" in w for w in words) or words[-1] in _SECRET_LAST_WORDS
+    )
+
+
+def _masked(value: Any) -> Any:
+    """`value` with the value of every secret-looking key replaced, at any depth."""
+    if isinstance(value, dict):
+        return {k: (MASK if is_secret_key(k) else _masked(v)) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_masked(v) for v in value]
+    return value
+
+
+def _valid_ip(value: str | None) -> str | None:
+    # The address comes from a request header: store it only if it is one (the column is inet
+    # on PostgreSQL, so anything else would make the whole state change fail).
+    if not value:
+        return None
+    try:
+        return str(ipaddress.ip_address(str(value).strip()))
+    except ValueError:
+        return None
 
 
 def audit_log(
@@ -28,7 +66,8 @@ def audit_log(
 ) -> AuditLogEntry:
     """Record `action` (a dotted code such as ``activities.activity.approved``) on `obj`.
 
-    `changes` maps field names to ``[old, new]`` (or any JSON-able payload); secrets are masked.
+    `changes` maps field names to ``[old, new]`` (or any JSON-able payload); the values of
+    secret-looking keys (password, token, api_key, ...) are masked at any depth.
     The client's IP address is taken from the current request when not given.
     """
     is_person = actor is not None and getattr(actor, "is_authenticated", False)
@@ -41,7 +80,7 @@ def audit_log(
         object_repr=str(obj)[:300] if obj is not None else "",
         changes=_masked(changes or {}),
         comment=comment,
-        ip_address=ip_address or current_ip.get(),
+        ip_address=_valid_ip(ip_address or current_ip.get()),
     )
 
 

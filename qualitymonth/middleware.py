@@ -2,12 +2,18 @@
 
 from contextvars import ContextVar
 
+from django.conf import settings
+
 current_ip: ContextVar[str | None] = ContextVar("current_ip", default=None)
 
 
 def client_ip(request) -> str | None:
-    # Behind the reference nginx, REMOTE_ADDR is the proxy; it sets X-Real-IP (docs/deploy.md).
-    return request.META.get("HTTP_X_REAL_IP") or request.META.get("REMOTE_ADDR") or None
+    """The client's address. X-Real-IP is believed only from a configured proxy (the reference
+    nginx overwrites it); from anyone else it could be forged."""
+    remote = request.META.get("REMOTE_ADDR") or None
+    if remote in settings.TRUSTED_PROXIES:
+        return request.META.get("HTTP_X_REAL_IP") or remote
+    return remote
 
 
 class RequestAuditContextMiddleware:

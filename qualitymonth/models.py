@@ -64,14 +64,24 @@ class AuditLogEntry(models.Model):
         verbose_name = _("audit log entry")
         verbose_name_plural = _("audit log")
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["content_type", "object_id", "created_at"], name="audit_object_idx")]
+        # Django's internal paths (related deletes, refresh) use the base manager: make it ours,
+        # so they too meet the refusing queryset.
+        base_manager_name = "objects"
+        indexes = [
+            models.Index(
+                fields=["content_type", "object_id", "created_at"], name="audit_object_idx"
+            )
+        ]
 
     def __str__(self):
-        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_repr} {self.action} {self.object_repr}"
+        when = f"{self.created_at:%Y-%m-%d %H:%M}"
+        return f"{when} {self.actor_repr} {self.action} {self.object_repr}"
 
     def save(self, *args, **kwargs):
-        if self.pk is not None and not self._state.adding:
+        if not self._state.adding:
             raise AuditLogImmutable("Audit log entries cannot be changed.")
+        # Never an UPDATE, even for a new instance given the primary key of an existing entry.
+        kwargs["force_insert"] = True
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):

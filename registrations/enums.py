@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 
 class Industry(models.TextChoices):
-    """The 20 sections (门类) of GB/T 4754-2017, Industrial classification for national economic activities."""
+    """The 20 sections (门类) of GB/T 4754-2017, the industrial classification of the economy."""
 
     A = "A", _("Agriculture, forestry, animal husbandry and fishery")
     B = "B", _("Mining")
