@@ -207,6 +207,11 @@ class EnterpriseRepresentative(models.Model):
         related_name="+",
     )
     decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    reason = models.TextField(
+        _("reason"),
+        blank=True,
+        help_text=_("Why a claim was rejected or a representative removed; the claimant sees it."),
+    )
     created_at = models.DateTimeField(_("claimed"), auto_now_add=True)
 
     class Meta:
@@ -228,6 +233,33 @@ class EnterpriseRepresentative(models.Model):
 
     def __str__(self):
         return f"{self.user} → {self.enterprise} ({self.get_status_display()})"
+
+
+class EnterpriseSignup(models.Model):
+    """The enterprise a person typed when signing up, kept until they verify their email address.
+
+    No `Enterprise` and no claim exist before verification: the typed details wait here, so an
+    unverified first claimant can never lock a credit code. On verification they become a claim
+    (`accounts.services.enterprise_claim_submit`) and this row is deleted.
+    """
+
+    user = models.OneToOneField(
+        User,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="enterprise_signup",
+    )
+    uscc = models.CharField(_("Unified Social Credit Code"), max_length=18, db_index=True)
+    details = models.JSONField(_("enterprise details as typed"), default=dict)
+    created_at = models.DateTimeField(_("signed up"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("enterprise sign-up awaiting verification")
+        verbose_name_plural = _("enterprise sign-ups awaiting verification")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.user} → {self.details.get('name', '')} ({self.uscc})"
 
 
 class PersonalToken(models.Model):
@@ -259,4 +291,6 @@ class PersonalToken(models.Model):
 
     @property
     def is_usable(self) -> bool:
-        return self.revoked_at is None and (self.expires_at is None or self.expires_at > timezone.now())
+        if self.revoked_at is not None:
+            return False
+        return self.expires_at is None or self.expires_at > timezone.now()
