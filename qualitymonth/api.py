@@ -1,4 +1,8 @@
-"""The REST API's shared base: pagination and the mapping of domain errors to responses."""
+"""The REST API's shared base: pagination and the mapping of domain errors to responses.
+
+DRF's settings import this module while DRF itself loads: import nothing here that imports DRF's
+views or generics (the router and the documentation pages live in `api_urls` and `api_docs`).
+"""
 
 from rest_framework import status
 from rest_framework.pagination import PageNumberPagination
@@ -18,6 +22,8 @@ def exception_handler(exc, context):
     if isinstance(exc, DomainError):
         body = {"detail": str(exc.message), "code": exc.code}
         if exc.field:
+            # Also in DRF's validation shape, so clients show it next to the field.
             body["field"] = exc.field
+            body[exc.field] = [str(exc.message)]
         return Response(body, status=status.HTTP_400_BAD_REQUEST)
     return drf_exception_handler(exc, context)
