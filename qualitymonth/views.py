@@ -1,21 +1,34 @@
+from django.http import HttpResponseServerError
 from django.shortcuts import render
+from django.template import loader
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import requires_csrf_token
 
-from activities.selectors import content_areas_with_counts, key_arrangements_with_counts
+from activities.selectors import (
+    campaign_current,
+    content_areas_with_counts,
+    key_arrangements_with_counts,
+)
 
 ADMIN_TITLE = _("Quality Month administration")
 ADMIN_INDEX_TITLE = _("Campaign data, accounts and the audit log")
 
 
 def home(request):
-    from activities.selectors import campaign_current
+    """The current campaign: theme, dates, its arrangements and content areas with activity counts.
 
+    A fixed number of queries whatever the number of activities (the counts are annotations).
+    """
     campaign = campaign_current()
     context = {"campaign": campaign}
     if campaign is not None:
-        context["key_arrangements"] = key_arrangements_with_counts(campaign)
-        context["content_areas"] = content_areas_with_counts(campaign)
+        key_arrangements = list(key_arrangements_with_counts(campaign))
+        context.update(
+            key_arrangements=key_arrangements,
+            content_areas=list(content_areas_with_counts(campaign)),
+            # Every activity sits under exactly one key arrangement of its campaign.
+            published_total=sum(a.published_count for a in key_arrangements),
+        )
     return render(request, "home.html", context)
 
 
@@ -31,9 +44,6 @@ def page_not_found(request, exception=None):
 
 @requires_csrf_token
 def server_error(request):
-    # No context processors that touch the database: the database may be what failed.
-    from django.template import loader
-
-    from django.http import HttpResponseServerError
-
-    return HttpResponseServerError(loader.get_template("errors/500.html").render({"request": request}))
+    # A standalone template and no context processors: the database may be what failed.
+    page = loader.get_template("errors/500.html").render({"request": request})
+    return HttpResponseServerError(page)
