@@ -26,6 +26,8 @@ else:
     SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-key-change-me-in-production")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[] if PRODUCTION else ["*"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Addresses of reverse proxies whose X-Real-IP header is believed (audit log, lockout).
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
@@ -125,7 +127,11 @@ PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3 * 24 * 3600
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.25)  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Count failures per address whatever its letter case (sign-in ignores case too).
+AXES_USERNAME_CALLABLE = "accounts.forms.axes_username"
 AXES_RESET_ON_SUCCESS = True
+# The same client address as the audit log (X-Real-IP only from TRUSTED_PROXIES).
+AXES_CLIENT_IP_CALLABLE = "qualitymonth.middleware.client_ip"
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
 
@@ -171,12 +177,18 @@ SESSION_ENGINE = env.str("SESSION_ENGINE", default="django.contrib.sessions.back
 # Email: printed to the console by default, SMTP when EMAIL_URL says so
 # (e.g. smtp+tls://user:password@smtp.example.cn:587).
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
-DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="质量月 Quality Month <noreply@localhost>")
+DEFAULT_FROM_EMAIL = env.str(
+    "DEFAULT_FROM_EMAIL", default="质量月 Quality Month <noreply@localhost>"
+)
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Celery: eager, in-process, when no broker is configured.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+if CELERY_TASK_ALWAYS_EAGER:
+    # Eager tasks still pass through a producer to serialise their arguments; the in-memory
+    # transport keeps kombu from looking for (and warning about) a broker on localhost.
+    CELERY_BROKER_URL = "memory://localhost/"
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -198,13 +210,24 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "Quality Month portal API",
     "DESCRIPTION": "全国“质量月”活动门户 REST API (v1). Authenticate with a session or a personal "
-    "token: `Authorization: Token <key>`.",
+    "token: `Authorization: Token <key>`. Personal tokens are created only from a signed-in "
+    "browser session (a token cannot create further tokens); they are listed and revoked at "
+    "/api/v1/tokens/ with either. Names come in Chinese and English (`name_zh`, `name_en`) and "
+    "in the request's language (`name`; send Accept-Language).",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a `status` or `level`: name each choice set after its enum.
+    "ENUM_NAME_OVERRIDES": {
+        "CampaignStatusEnum": "activities.enums.CampaignStatus",
+        "ActivityStatusEnum": "activities.enums.ActivityStatus",
+        "RegionLevelEnum": "activities.enums.RegionLevel",
+        "DepartmentLevelEnum": "activities.enums.DepartmentLevel",
+        "RegistrationStatusEnum": "registrations.enums.RegistrationStatus",
+    },
 }
 
 # Security. In production every header `check --deploy` asks for is on.
@@ -228,7 +251,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    # Each eager task would otherwise log a line at INFO.
+    "loggers": {"axes": {"level": "WARNING"}, "celery.app.trace": {"level": "WARNING"}},
 }
 
 PORTAL_NAME = _("National Quality Month")

@@ -2,9 +2,10 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from django.views.i18n import set_language
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 
 from . import views
+from .api_docs import OfflineRedocView, OfflineSwaggerView
 
 admin.site.site_header = admin.site.site_title = views.ADMIN_TITLE
 admin.site.index_title = views.ADMIN_INDEX_TITLE
@@ -16,8 +17,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("qualitymonth.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    path("api/docs/", OfflineSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/redoc/", OfflineRedocView.as_view(url_name="api-schema"), name="api-redoc"),
 ]
 
 if settings.DEBUG:
