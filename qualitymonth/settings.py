@@ -144,6 +144,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
+# Outside production, serve static files straight from the apps and static/ (no collectstatic).
+WHITENOISE_USE_FINDERS = not PRODUCTION
 STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
