@@ -197,6 +197,9 @@ rules.add_perm("activities.view_activity", can_see_activity)
 rules.add_perm("activities.add_activity", is_platform_admin | is_department_staff)
 rules.add_perm("activities.change_activity", is_platform_admin | is_organiser_staff)
 rules.add_perm("activities.review_activity", is_platform_admin | reviews_activity_region)
+# Submitting, withdrawing and cancelling are the organiser's (or an administrator's).
+rules.add_perm("activities.submit_activity", is_platform_admin | is_organiser_staff)
+rules.add_perm("activities.cancel_activity", is_platform_admin | is_organiser_staff)
 
 rules.add_perm("activities.view_department", rules.always_allow)
 rules.add_perm("activities.change_department", is_platform_admin)

@@ -477,6 +477,14 @@ class Activity(models.Model):
         default=ActivityStatus.DRAFT,
         db_index=True,
     )
+    version = models.PositiveIntegerField(
+        _("version"),
+        default=1,
+        editable=False,
+        help_text=_("Counts every change, so that two people cannot overwrite each other."),
+    )
+    submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True, editable=False)
+    cancellation_reason = models.TextField(_("reason for cancelling"), blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("created by"),
@@ -495,6 +503,7 @@ class Activity(models.Model):
         indexes = [
             models.Index(fields=["campaign", "status", "starts_at"], name="activity_listing_idx"),
             models.Index(fields=["organiser", "status"], name="activity_organiser_idx"),
+            models.Index(fields=["status", "submitted_at"], name="activity_review_queue_idx"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -1,15 +1,20 @@
-"""Writes about campaigns. Each service runs in a transaction and writes the audit log."""
+"""Writes about campaigns and activities. Each service runs in a transaction and writes the
+audit log. Activity states change only through ACTIVITY_WORKFLOW (qualitymonth/review.py)."""
 
 import datetime as dt
 
-from django.db import IntegrityError, transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, models, transaction
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from qualitymonth.audit import audit_log
-from qualitymonth.errors import DomainError
+from qualitymonth.audit import audit_log, field_changes
+from qualitymonth.errors import DomainError, IllegalTransition, NotAllowed
+from qualitymonth.models import ReviewDecisionKind
+from qualitymonth.review import Transition, Workflow
 
-from .enums import CampaignStatus
-from .models import Campaign, ContentArea, KeyArrangement
+from .enums import ACTIVITY_EDITABLE_STATES, ActivityStatus, CampaignStatus
+from .models import Activity, Campaign, ContentArea, Department, KeyArrangement
 
 FIRST_YEAR, LAST_YEAR = 1978, 2100
 
@@ -100,3 +105,369 @@ def campaign_copy(
             raise exists from exc
         raise
     return campaign
+
+
+# --- activities: create, edit and the review workflow -----------------------------------------
+
+# What an organiser fills in; everything else (status, version, times) belongs to the workflow.
+ACTIVITY_EDITABLE_FIELDS = (
+    "key_arrangement",
+    "title",
+    "summary",
+    "description",
+    "region",
+    "venue",
+    "online_url",
+    "starts_at",
+    "ends_at",
+    "signup_enabled",
+    "capacity",
+    "signup_opens_at",
+    "signup_closes_at",
+    "attendees_per_enterprise",
+    "contact_name",
+    "contact_phone",
+    "contact_email",
+    "no_fee_declared",
+)
+ACTIVITY_REVIEWED_FIELDS = (*ACTIVITY_EDITABLE_FIELDS, "content_areas", "co_organisers")
+
+
+def _describe_activity_field(activity: Activity, name: str) -> str:
+    """A field's value as a reviewer reads it (for snapshots and the diff since the last review)."""
+    if name in ("content_areas", "co_organisers"):
+        if activity.pk is None:
+            return ""
+        return "; ".join(str(o) for o in getattr(activity, name).order_by("pk"))
+    value = getattr(activity, name)
+    if value is None or value == "":
+        return ""
+    if isinstance(value, bool):
+        return str(_("yes") if value else _("no"))
+    if isinstance(value, dt.datetime):
+        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, models.Model):
+        return f"{value.pk}:{value}"
+    return str(value)
+
+
+def _activity_recipients(activity: Activity, transition: Transition):
+    """Reviewers are told of submissions; the organiser's staff of every decision about them."""
+    from accounts.models import User
+
+    if transition.name == "submit":
+        return activity_reviewers_for(activity)
+    staff = User.objects.filter(
+        is_active=True, department_membership__department_id=activity.organiser_id
+    )
+    return staff
+
+
+def activity_reviewers_for(activity: Activity):
+    """The reviewers closest to the activity: its province's reviewers (and those of its city),
+    or the national reviewers where no regional reviewer covers it."""
+    from accounts.models import User
+
+    region_codes = {
+        activity.region.code,
+        activity.region.code[:4] + "00",
+        activity.region.code[:2] + "0000",
+    }
+    people = User.objects.filter(is_active=True, reviewer_assignment__isnull=False)
+    regional = people.filter(reviewer_assignment__region__code__in=region_codes)
+    return (
+        regional if regional.exists() else people.filter(reviewer_assignment__region__isnull=True)
+    )
+
+
+def _activity_link(activity: Activity, transition: Transition) -> str:
+    from qualitymonth.notifications import absolute_url
+
+    if transition.name == "submit":
+        return absolute_url("activities:activity_review", activity.pk)
+    return absolute_url("activities:activity_manage", activity.pk)
+
+
+ACTIVITY_WORKFLOW = Workflow(
+    model=Activity,
+    link=_activity_link,
+    audit_prefix="activities.activity",
+    reviewed_fields=ACTIVITY_REVIEWED_FIELDS,
+    describe=_describe_activity_field,
+    recipients=_activity_recipients,
+    transitions={
+        t.name: t
+        for t in (
+            Transition(
+                "submit",
+                (ActivityStatus.DRAFT, ActivityStatus.RETURNED),
+                ActivityStatus.SUBMITTED,
+                "activities.submit_activity",
+                email="activity_submitted",
+                sets_submitted_at=True,
+            ),
+            Transition(
+                "withdraw",
+                (ActivityStatus.SUBMITTED,),
+                ActivityStatus.DRAFT,
+                "activities.submit_activity",
+            ),
+            Transition(
+                "approve",
+                (ActivityStatus.SUBMITTED,),
+                ActivityStatus.APPROVED,
+                "activities.review_activity",
+                decision=ReviewDecisionKind.APPROVED,
+                email="activity_approved",
+            ),
+            Transition(
+                "return",
+                (ActivityStatus.SUBMITTED,),
+                ActivityStatus.RETURNED,
+                "activities.review_activity",
+                comment_required=True,
+                decision=ReviewDecisionKind.RETURNED,
+                email="activity_returned",
+            ),
+            Transition(
+                "reject",
+                (ActivityStatus.SUBMITTED,),
+                ActivityStatus.REJECTED,
+                "activities.review_activity",
+                comment_required=True,
+                comment_label=_("reason"),
+                decision=ReviewDecisionKind.REJECTED,
+                email="activity_rejected",
+            ),
+            Transition(
+                "cancel",
+                (ActivityStatus.APPROVED,),
+                ActivityStatus.CANCELLED,
+                "activities.cancel_activity",
+                comment_required=True,
+                comment_label=_("reason"),
+                email="activity_cancelled",
+            ),
+        )
+    },
+)
+
+
+def _field_labels() -> dict[str, str]:
+    return {name: Activity._meta.get_field(name).verbose_name for name in ACTIVITY_REVIEWED_FIELDS}
+
+
+ACTIVITY_WORKFLOW.field_labels = _field_labels()
+
+
+def _check_campaign_headings(activity: Activity, content_areas) -> None:
+    errors = {}
+    if activity.key_arrangement_id and activity.key_arrangement.campaign_id != activity.campaign_id:
+        errors["key_arrangement"] = _("Choose a key arrangement of this activity's campaign.")
+    if any(area.campaign_id != activity.campaign_id for area in content_areas or ()):
+        errors["content_areas"] = _("Choose content areas of this activity's campaign.")
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def activity_create(
+    *,
+    actor,
+    campaign: Campaign,
+    organiser: Department,
+    content_areas=(),
+    co_organisers=(),
+    **fields,
+) -> Activity:
+    """Create an activity as a draft of `organiser` in `campaign`.
+
+    Steps: check the person may add activities for this organiser; validate every field and
+    that headings belong to the campaign (ValidationError with messages per field); save; write
+    the audit log. Nothing is published until a reviewer approves it.
+    """
+    from accounts.rules import roles_of
+
+    roles = roles_of(actor)
+    if not (roles.is_admin or roles.department_id == organiser.pk):
+        raise NotAllowed(_("You may only create activities of your own department."))
+    unknown = set(fields) - set(ACTIVITY_EDITABLE_FIELDS)
+    if unknown:
+        raise TypeError(f"not editable: {sorted(unknown)}")
+    activity = Activity(
+        campaign=campaign,
+        organiser=organiser,
+        created_by=actor,
+        status=ActivityStatus.DRAFT,
+        **fields,
+    )
+    _check_campaign_headings(activity, content_areas)
+    activity.full_clean()
+    activity.save()
+    activity.content_areas.set(content_areas)
+    activity.co_organisers.set([d for d in co_organisers if d.pk != organiser.pk])
+    audit_log(
+        activity,
+        "activities.activity.created",
+        actor=actor,
+        changes={name: ["", v] for name, v in ACTIVITY_WORKFLOW.snapshot(activity).items() if v},
+    )
+    return activity
+
+
+@transaction.atomic
+def activity_update(
+    activity: Activity,
+    *,
+    actor,
+    expected_version: int | None = None,
+    content_areas=None,
+    co_organisers=None,
+    **fields,
+) -> Activity:
+    """Change an activity's details while it is a draft or returned for revision.
+
+    Steps: check the permission; refuse other states (IllegalTransition) and a stale version
+    (EditConflict: someone saved in between); validate; save with a bumped version; log the
+    changed fields with their old and new values.
+    """
+    if not actor.has_perm("activities.change_activity", activity):
+        raise NotAllowed(_("You may not change this activity."))
+    if activity.status not in ACTIVITY_EDITABLE_STATES:
+        raise IllegalTransition(
+            _(
+                "Only a draft or an activity returned for revision can be changed; "
+                "this one is “%(status)s”."
+            )
+            % {"status": activity.get_status_display()}
+        )
+    unknown = set(fields) - set(ACTIVITY_EDITABLE_FIELDS)
+    if unknown:
+        raise TypeError(f"not editable: {sorted(unknown)}")
+    before = ACTIVITY_WORKFLOW.snapshot(activity)
+    for name, value in fields.items():
+        setattr(activity, name, value)
+    _check_campaign_headings(activity, content_areas)
+    activity.full_clean()
+    after = {**ACTIVITY_WORKFLOW.snapshot(activity)}
+    if content_areas is not None:
+        after["content_areas"] = "; ".join(
+            str(a) for a in sorted(content_areas, key=lambda a: a.pk)
+        )
+    if co_organisers is not None:
+        co_organisers = [d for d in co_organisers if d.pk != activity.organiser_id]
+        after["co_organisers"] = "; ".join(
+            str(d) for d in sorted(co_organisers, key=lambda d: d.pk)
+        )
+    ACTIVITY_WORKFLOW.save_edit(
+        activity,
+        actor=actor,
+        changed=field_changes(before, after),
+        expected_version=expected_version,
+    )
+    activity.save()
+    if content_areas is not None:
+        activity.content_areas.set(content_areas)
+    if co_organisers is not None:
+        activity.co_organisers.set(co_organisers)
+    return activity
+
+
+def activity_missing_for_submission(activity: Activity) -> dict[str, str]:
+    """What a complete submission needs beyond what a draft needs, per field."""
+    missing = {}
+    if not activity.no_fee_declared:
+        missing["no_fee_declared"] = _(
+            "Declare that enterprises are charged no fee before submitting."
+        )
+    if not activity.summary.strip():
+        missing["summary"] = _("Write a short summary for enterprises and the public.")
+    if not activity.content_areas.exists():
+        missing["content_areas"] = _("Choose at least one content area.")
+    if not (activity.contact_name.strip() and (activity.contact_phone or activity.contact_email)):
+        missing["contact_name"] = _("Give a public contact with a telephone number or an email.")
+    return missing
+
+
+def activity_submit(activity: Activity, *, actor, expected_version: int | None = None) -> Activity:
+    """Submit a draft (or a revised activity) for review; reviewers are told by email."""
+    missing = activity_missing_for_submission(activity)
+    if missing:
+        raise ValidationError(missing)
+    return ACTIVITY_WORKFLOW.perform(
+        activity, "submit", actor=actor, expected_version=expected_version
+    )
+
+
+def activity_withdraw(
+    activity: Activity, *, actor, expected_version: int | None = None
+) -> Activity:
+    """Take a submission back before it is reviewed; it becomes a draft again."""
+    return ACTIVITY_WORKFLOW.perform(
+        activity, "withdraw", actor=actor, expected_version=expected_version
+    )
+
+
+def activity_approve(
+    activity: Activity, *, actor, comment: str = "", expected_version: int | None = None
+) -> Activity:
+    """Approve and publish a submitted activity; the organiser's staff are told."""
+    return ACTIVITY_WORKFLOW.perform(
+        activity, "approve", actor=actor, comment=comment, expected_version=expected_version
+    )
+
+
+def activity_return(
+    activity: Activity,
+    *,
+    actor,
+    comment: str = "",
+    field_comments: dict[str, str] | None = None,
+    expected_version: int | None = None,
+) -> Activity:
+    """Return a submission for revision with a comment (overall and/or per field)."""
+    return ACTIVITY_WORKFLOW.perform(
+        activity,
+        "return",
+        actor=actor,
+        comment=comment,
+        field_comments=field_comments,
+        expected_version=expected_version,
+    )
+
+
+def activity_reject(
+    activity: Activity, *, actor, reason: str, expected_version: int | None = None
+) -> Activity:
+    """Reject a submission for good, with the reason."""
+    return ACTIVITY_WORKFLOW.perform(
+        activity, "reject", actor=actor, comment=reason, expected_version=expected_version
+    )
+
+
+def activity_cancel(
+    activity: Activity, *, actor, reason: str, expected_version: int | None = None
+) -> Activity:
+    """Cancel a published activity with the reason (kept on the activity for its registrants)."""
+    return ACTIVITY_WORKFLOW.perform(
+        activity,
+        "cancel",
+        actor=actor,
+        comment=reason,
+        expected_version=expected_version,
+        extra={"cancellation_reason": (reason or "").strip()},
+    )
+
+
+def activity_bulk_approve(
+    activities, *, actor
+) -> tuple[list[Activity], list[tuple[Activity, str]]]:
+    """Approve each activity on its own (one refusal does not stop the others).
+    Returns the approved ones and the refused ones with the reason."""
+    approved, refused = [], []
+    for activity in activities:
+        try:
+            approved.append(activity_approve(activity, actor=actor))
+        except (DomainError, NotAllowed) as error:
+            refused.append((activity, str(getattr(error, "message", error))))
+    return approved, refused

@@ -18,7 +18,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from .audit import audit_log
-from .models import AuditLogEntry
+from .models import AuditLogEntry, ReviewDecision
 
 ADMIN_COMMENT = "site administration"
 
@@ -215,3 +215,35 @@ class AuditLogEntryAdmin(admin.ModelAdmin):
             return "—"
         text = json.dumps(entry.changes, ensure_ascii=False, indent=2, sort_keys=True)
         return format_html("<pre>{}</pre>", text)
+
+
+@admin.register(ReviewDecision)
+class ReviewDecisionAdmin(admin.ModelAdmin):
+    """Reviewers' decisions, to read. Decisions are made in the review pages, never edited."""
+
+    list_display = ("created_at", "decision", "reviewer", "content_type", "object_id")
+    list_filter = ("decision", "created_at", ("content_type", PortalObjectTypeFilter))
+    search_fields = ("=object_id", "reviewer__email", "comment")
+    date_hierarchy = "created_at"
+    list_select_related = ("content_type", "reviewer")
+    actions = None
+    fields = (
+        "created_at",
+        "decision",
+        "reviewer",
+        "content_type",
+        "object_id",
+        "comment",
+        "field_comments",
+        "snapshot",
+    )
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

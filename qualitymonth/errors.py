@@ -23,5 +23,11 @@ class IllegalTransition(DomainError):
     code = "illegal_transition"
 
 
+class EditConflict(DomainError):
+    """Someone else changed or reviewed the object since the acting person loaded it."""
+
+    code = "conflict"
+
+
 class NotAllowed(PermissionDenied):
     """The acting person may not do this (a 403, or a 404 where existence must not leak)."""

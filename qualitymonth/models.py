@@ -86,3 +86,52 @@ class AuditLogEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AuditLogImmutable("Audit log entries cannot be deleted.")
+
+
+class ReviewDecisionKind(models.TextChoices):
+    APPROVED = "approved", _("Approved")
+    RETURNED = "returned", _("Returned for revision")
+    REJECTED = "rejected", _("Rejected")
+
+
+class ReviewDecision(models.Model):
+    """A reviewer's decision on a reviewed object (an activity, a feedback report), with the
+    comments the submitter sees and a snapshot of what was reviewed, so the next review can show
+    what changed since."""
+
+    content_type = models.ForeignKey(
+        ContentType, verbose_name=_("object type"), on_delete=models.PROTECT, related_name="+"
+    )
+    object_id = models.CharField(_("object id"), max_length=64)
+    decision = models.CharField(_("decision"), max_length=20, choices=ReviewDecisionKind.choices)
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("reviewer"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    comment = models.TextField(_("comment"), blank=True)
+    field_comments = models.JSONField(
+        _("comments per field"), default=dict, blank=True
+    )
+    snapshot = models.JSONField(_("what was reviewed"), default=dict)
+    created_at = models.DateTimeField(_("time"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("review decision")
+        verbose_name_plural = _("review decisions")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["content_type", "object_id", "created_at"], name="review_object_idx"
+            )
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(decision__in=ReviewDecisionKind.values),
+                name="review_decision_valid",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_decision_display()} · {self.reviewer} · {self.created_at:%Y-%m-%d}"

@@ -14,6 +14,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("i18n/setlang/", set_language, name="set_language"),
     path("accounts/", include("accounts.urls")),
+    path("", include("activities.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("qualitymonth.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -186,6 +186,24 @@ OBJECT_PERMISSIONS = {
             "admin": ALL_ACTIVITIES,
         },
     ),
+    "activities.submit_activity": (
+        ALL_ACTIVITIES,
+        {
+            "staff_a": {"a_pub", "a_draft"},
+            "staff_b": {"b_sub"},
+            "staff_b_reviewer_gd": {"b_sub"},
+            "admin": ALL_ACTIVITIES,
+        },
+    ),
+    "activities.cancel_activity": (
+        ALL_ACTIVITIES,
+        {
+            "staff_a": {"a_pub", "a_draft"},
+            "staff_b": {"b_sub"},
+            "staff_b_reviewer_gd": {"b_sub"},
+            "admin": ALL_ACTIVITIES,
+        },
+    ),
     "activities.review_activity": (
         ALL_ACTIVITIES,
         {

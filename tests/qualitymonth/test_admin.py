@@ -20,14 +20,21 @@ from accounts.models import (
 )
 from activities.models import Activity, Campaign
 from qualitymonth.audit import audit_log
-from qualitymonth.models import AuditLogEntry
+from qualitymonth.models import AuditLogEntry, ReviewDecision
 from registrations.models import Registration
 from tests import factories
 
 PORTAL_APPS = ("qualitymonth", "accounts", "activities", "registrations")
 PORTAL_MODELS = [m for label in PORTAL_APPS for m in apps.get_app_config(label).get_models()]
 # What the admin only shows: written by the portal's workflows, never typed in here.
-NO_ADD = {AuditLogEntry, PersonalToken, Registration, EnterpriseRepresentative, EnterpriseSignup}
+NO_ADD = {
+    AuditLogEntry,
+    PersonalToken,
+    Registration,
+    EnterpriseRepresentative,
+    EnterpriseSignup,
+    ReviewDecision,
+}
 
 
 def admin_url(model, view, *args):

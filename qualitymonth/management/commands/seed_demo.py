@@ -367,6 +367,13 @@ def weighted(rng: random.Random, weights: dict):
 # --- writing rows in bulk ------------------------------------------------------------------------
 
 
+CANCELLATION_REASONS = (
+    "受台风天气影响，为保障参会人员安全，本次活动取消。",
+    "因场地维修无法如期举办，活动取消，后续安排另行通知。",
+    "根据工作安排调整，本次活动取消，给各企业带来不便敬请谅解。",
+)
+
+
 class BulkWriter:
     """Writes plain rows to a model's table as fast as the database allows.
 
@@ -949,6 +956,9 @@ class DemoWorld:
                     creator.pk if creator else None,
                     created,
                     updated,
+                    # Everything past the draft was submitted once, a little after it was made.
+                    None if status == ActivityStatus.DRAFT else created + dt.timedelta(days=2),
+                    rng.choice(CANCELLATION_REASONS) if status == ActivityStatus.CANCELLED else "",
                 )
 
         self.writer.insert(
@@ -979,6 +989,8 @@ class DemoWorld:
                 "created_by_id",
                 "created_at",
                 "updated_at",
+                "submitted_at",
+                "cancellation_reason",
             ],
             rows(),
         )

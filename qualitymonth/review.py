@@ -1,0 +1,215 @@
+"""The review mechanism shared by everything that is submitted and reviewed (activities now,
+feedback reports later): one table of transitions per kind of object, one function that performs
+them, review decisions with comments and snapshots, optimistic locking, audit log, emails.
+
+A reviewed model has a ``status`` field, a ``version`` counter (bumped on every write, so a stale
+form or a second reviewer is caught) and a ``submitted_at`` time. Its workflow says which
+transitions exist, who may perform them (a django-rules permission), which fields a review looks
+at, and whom to tell.
+"""
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import models, transaction
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext_lazy as _
+
+from .audit import audit_log
+from .errors import DomainError, EditConflict, IllegalTransition, NotAllowed
+from .models import AuditLogEntry, ReviewDecision, ReviewDecisionKind
+from .notifications import notify
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One allowed move between states."""
+
+    name: str  # a verb: "submit", "approve", ...
+    sources: tuple[str, ...]
+    target: str
+    permission: str  # django-rules permission checked against the object
+    comment_required: bool = False
+    comment_label: Any = None  # what the comment is called in messages, e.g. "reason"
+    decision: str | None = None  # a ReviewDecisionKind when this transition is a review
+    email: str | None = None  # email template sent to `recipients`
+    sets_submitted_at: bool = False
+
+
+@dataclass
+class Workflow:
+    model: type[models.Model]
+    transitions: dict[str, Transition]
+    audit_prefix: str  # e.g. "activities.activity"
+    reviewed_fields: tuple[str, ...]
+    recipients: Callable[[models.Model, Transition], Iterable]  # whom to email, given the move
+    describe: Callable[[models.Model, str], Any]  # display value of a reviewed field
+    link: Callable[[models.Model, Transition], str]  # absolute URL for the email's recipients
+    field_labels: dict[str, Any] = field(default_factory=dict)
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def allowed(self, obj, user) -> list[Transition]:
+        """The transitions `user` may perform on `obj` now (to show the right buttons)."""
+        return [
+            t
+            for t in self.transitions.values()
+            if obj.status in t.sources and user.has_perm(t.permission, obj)
+        ]
+
+    def snapshot(self, obj) -> dict[str, str]:
+        return {name: self.describe(obj, name) for name in self.reviewed_fields}
+
+    def decisions(self, obj):
+        return ReviewDecision.objects.filter(
+            content_type=ContentType.objects.get_for_model(obj), object_id=str(obj.pk)
+        ).select_related("reviewer")
+
+    def last_decision(self, obj) -> ReviewDecision | None:
+        return self.decisions(obj).first()
+
+    def changes_since_last_review(self, obj) -> list[dict[str, Any]]:
+        """Field by field, what the submitter changed since the last review decision."""
+        last = self.last_decision(obj)
+        if last is None:
+            return []
+        now = self.snapshot(obj)
+        return [
+            {
+                "field": name,
+                "label": self.field_labels.get(name, name),
+                "before": last.snapshot.get(name, ""),
+                "after": now[name],
+            }
+            for name in self.reviewed_fields
+            if last.snapshot.get(name, "") != now[name]
+        ]
+
+    def last_actor(self, obj) -> AuditLogEntry | None:
+        return (
+            AuditLogEntry.objects.for_object(obj)
+            .filter(action__startswith=self.audit_prefix + ".")
+            .select_related("actor")
+            .first()
+        )
+
+    # --- writing ---------------------------------------------------------------------------
+
+    def perform(
+        self,
+        obj,
+        name: str,
+        *,
+        actor,
+        comment: str = "",
+        field_comments: dict[str, str] | None = None,
+        expected_version: int | None = None,
+        extra: dict[str, Any] | None = None,
+    ):
+        """Move `obj` along transition `name`.
+
+        Steps: check the permission (NotAllowed); lock the row; refuse a stale `expected_version`
+        or a state the transition does not start from, naming who acted last (EditConflict,
+        IllegalTransition); require the comment where the transition needs one; save the new
+        status, `extra` fields and a bumped version; record the review decision with a snapshot;
+        write the audit log; email the recipients once the transaction commits.
+        """
+        transition = self.transitions[name]
+        if not actor.has_perm(transition.permission, obj):
+            raise NotAllowed(_("You may not do this."))
+        comment = (comment or "").strip()
+        field_comments = {
+            k: v.strip() for k, v in (field_comments or {}).items() if v and v.strip()
+        }
+        unknown = set(field_comments) - set(self.reviewed_fields)
+        if unknown:
+            raise DomainError(
+                _("Comments can only be made on the activity's fields."), field="field_comments"
+            )
+        if transition.comment_required and not (comment or field_comments):
+            raise DomainError(
+                _("Please give a %(what)s.") % {"what": transition.comment_label or _("comment")},
+                code="comment_required",
+                field="comment",
+            )
+        with transaction.atomic():
+            current = self.model._default_manager.select_for_update().get(pk=obj.pk)
+            self._refuse_stale(current, expected_version)
+            if current.status not in transition.sources:
+                raise IllegalTransition(self._state_message(current), code="illegal_transition")
+            before = current.status
+            now = timezone.now()
+            updates = {"status": transition.target, "version": current.version + 1, **(extra or {})}
+            if transition.sets_submitted_at:
+                updates["submitted_at"] = now
+            self.model._default_manager.filter(pk=obj.pk).update(**updates, updated_at=now)
+            for key, value in updates.items():
+                setattr(obj, key, value)
+            obj.updated_at = now
+            if transition.decision:
+                ReviewDecision.objects.create(
+                    content_type=ContentType.objects.get_for_model(obj),
+                    object_id=str(obj.pk),
+                    decision=transition.decision,
+                    reviewer=actor,
+                    comment=comment,
+                    field_comments=field_comments,
+                    snapshot=self.snapshot(obj),
+                )
+            audit_log(
+                obj,
+                f"{self.audit_prefix}.{transition.target}",
+                actor=actor,
+                changes={
+                    "status": [before, transition.target],
+                    **({"field_comments": field_comments} if field_comments else {}),
+                },
+                comment=comment,
+            )
+            if transition.email:
+                context = {
+                    "object": obj,
+                    "actor": actor,
+                    "comment": comment,
+                    "url": self.link(obj, transition),
+                    "field_comments": [
+                        (self.field_labels.get(k, k), v) for k, v in field_comments.items()
+                    ],
+                }
+                for person in {p.pk: p for p in self.recipients(obj, transition)}.values():
+                    if person.pk != actor.pk:
+                        notify(person, transition.email, context)
+        return obj
+
+    def save_edit(self, obj, *, actor, changed: dict[str, list], expected_version: int | None):
+        """Bump the version of an edited object after refusing a stale edit; log the changes.
+        Call inside the transaction that saves the edit, before saving."""
+        current = self.model._default_manager.select_for_update().get(pk=obj.pk)
+        self._refuse_stale(current, expected_version)
+        obj.version = current.version + 1
+        audit_log(obj, f"{self.audit_prefix}.changed", actor=actor, changes=changed)
+
+    def _refuse_stale(self, current, expected_version: int | None) -> None:
+        if expected_version is not None and int(expected_version) != current.version:
+            raise EditConflict(self._state_message(current), field="version")
+
+    def _state_message(self, current):
+        last = self.last_actor(current)
+        if last is None:
+            return _("This was changed meanwhile: it is now “%(status)s”. Reload the page.") % {
+                "status": current.get_status_display()
+            }
+        return _(
+            "This was already handled by %(who)s at %(when)s: it is now “%(status)s”. "
+            "Reload the page to see the current state."
+        ) % {
+            "who": last.actor.get_full_name() if last.actor_id else last.actor_repr,
+            "when": date_format(timezone.localtime(last.created_at), "DATETIME_FORMAT"),
+            "status": current.get_status_display(),
+        }
+
+
+__all__ = ["ReviewDecisionKind", "Transition", "Workflow"]
