@@ -200,6 +200,12 @@ rules.add_perm("activities.review_activity", is_platform_admin | reviews_activit
 # Submitting, withdrawing and cancelling are the organiser's (or an administrator's).
 rules.add_perm("activities.submit_activity", is_platform_admin | is_organiser_staff)
 rules.add_perm("activities.cancel_activity", is_platform_admin | is_organiser_staff)
+# The history holds internal comments and names: for those who take part in the review.
+rules.add_perm(
+    "activities.view_activity_history",
+    is_platform_admin | is_organiser_staff | is_co_organiser_staff | reviews_activity_region,
+)
+rules.add_perm("activities.view_review_queue", is_platform_admin | is_reviewer)
 
 rules.add_perm("activities.view_department", rules.always_allow)
 rules.add_perm("activities.change_department", is_platform_admin)

@@ -1,11 +1,29 @@
-"""/api/v1/ endpoints for campaign reference data and activities (read-only for now)."""
+"""/api/v1/ endpoints for campaign reference data (read-only) and activities: reading, creating,
+editing and moving them along the review workflow.
+
+Every write calls a service in `activities.services`, which checks the permission and the rules;
+the exception handler in `qualitymonth.api` turns its refusals into 400/403/409. An activity the
+caller may not see is fetched through `activity_visible_to` and answers 404, never 403, so
+guessing ids reveals nothing."""
 
 from django.db.models import Prefetch
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import permissions, viewsets
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import mixins, permissions, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
 
+from accounts.rules import roles_of
+from qualitymonth.errors import DomainError
+from qualitymonth.models import AuditLogEntry
+
+from . import services
 from .filters import (
     ActivityFilter,
     CampaignFilter,
@@ -13,16 +31,26 @@ from .filters import (
     DepartmentFilter,
     KeyArrangementFilter,
     RegionFilter,
+    ReviewQueueFilter,
 )
-from .models import Campaign, ContentArea, Department, KeyArrangement, Region
-from .selectors import activity_visible_to, department_list
+from .models import Activity, Campaign, ContentArea, Department, KeyArrangement, Region
+from .selectors import activity_review_queue, activity_visible_to, department_list
 from .serializers import (
+    ActivityActionSerializer,
+    ActivityApproveSerializer,
+    ActivityCreateSerializer,
+    ActivityHistorySerializer,
+    ActivityReasonSerializer,
+    ActivityReturnSerializer,
     ActivitySerializer,
+    ActivityUpdateSerializer,
     CampaignSerializer,
     ContentAreaSerializer,
     DepartmentSerializer,
+    ErrorSerializer,
     KeyArrangementSerializer,
     RegionSerializer,
+    ReviewQueueItemSerializer,
 )
 
 REFERENCE_TAG = "reference data"
@@ -146,6 +174,70 @@ class DepartmentViewSet(_ReferenceViewSet):
         return department_list()
 
 
+# --- activities ---------------------------------------------------------------------------------
+
+UNAUTHENTICATED = OpenApiResponse(ErrorSerializer, description=_("Not signed in."))
+INVALID = OpenApiResponse(
+    OpenApiTypes.OBJECT,
+    description=_(
+        "Invalid input, or refused by a rule: messages per field in the request's language, "
+        'e.g. {"ends_at": ["An activity must end after it starts."]}; messages about no single '
+        'field under "non_field_errors". A rule refusing the whole action answers '
+        '{"detail": ..., "code": ...}.'
+    ),
+)
+FORBIDDEN = OpenApiResponse(
+    ErrorSerializer,
+    description=_(
+        "The caller may not do this: e.g. a co-organiser, who sees the activity but may not "
+        "change it, or a reviewer registering an activity."
+    ),
+)
+NOT_FOUND = OpenApiResponse(
+    ErrorSerializer,
+    description=_("No such activity, or one the caller may not see (another department's draft)."),
+)
+CONFLICT = OpenApiResponse(
+    ErrorSerializer,
+    description=_(
+        "Nothing was done: the version sent is not the current one, or the activity is no "
+        "longer in a state this action starts from, because someone acted meanwhile. The "
+        'message names who acted and when ("already handled by ..."), with code "conflict" or '
+        '"illegal_transition". Read the activity again.'
+    ),
+)
+
+
+def _write_responses() -> dict:
+    return {
+        200: ActivitySerializer,
+        400: INVALID,
+        401: UNAUTHENTICATED,
+        403: FORBIDDEN,
+        404: NOT_FOUND,
+        409: CONFLICT,
+    }
+
+
+def _workflow_action(summary, description, request):
+    return extend_schema(
+        tags=[ACTIVITIES_TAG],
+        summary=summary,
+        description=description,
+        request=request,
+        responses=_write_responses(),
+    )
+
+
+def _with_related(queryset):
+    return queryset.select_related(
+        "campaign", "key_arrangement", "organiser", "region"
+    ).prefetch_related(
+        Prefetch("content_areas", queryset=ContentArea.objects.order_by("number")),
+        Prefetch("co_organisers", queryset=Department.objects.order_by("name_zh")),
+    )
+
+
 @extend_schema_view(
     list=extend_schema(
         tags=[ACTIVITIES_TAG],
@@ -153,7 +245,8 @@ class DepartmentViewSet(_ReferenceViewSet):
         description=_(
             "Activities the caller may see: everyone sees published ones; department staff also "
             "their own department's, reviewers those of their region, national reviewers and "
-            "administrators all."
+            "administrators all. With mine=true, only those the caller's department organises or "
+            "co-organises (the staff workspace)."
         ),
     ),
     retrieve=extend_schema(
@@ -161,22 +254,276 @@ class DepartmentViewSet(_ReferenceViewSet):
         summary=_("One activity"),
         description=_("An activity the caller may not see answers 404, as if it did not exist."),
     ),
+    create=extend_schema(
+        tags=[ACTIVITIES_TAG],
+        summary=_("Register an activity"),
+        description=_(
+            "Creates a draft organised by the caller's department (administrators name the "
+            "organiser) in the current campaign unless another year is given. Nothing is "
+            "published until it is submitted and approved. Department staff and administrators "
+            "only."
+        ),
+        request=ActivityCreateSerializer,
+        responses={201: ActivitySerializer, 400: INVALID, 401: UNAUTHENTICATED, 403: FORBIDDEN},
+    ),
+    update=extend_schema(
+        tags=[ACTIVITIES_TAG],
+        summary=_("Replace an activity's details"),
+        description=_(
+            "Drafts and activities returned for revision only, by their organiser's staff or "
+            "an administrator. Send the version you read: if the activity changed since, "
+            "nothing is saved (409)."
+        ),
+        request=ActivityUpdateSerializer,
+        responses=_write_responses(),
+    ),
+    partial_update=extend_schema(
+        tags=[ACTIVITIES_TAG],
+        summary=_("Change some of an activity's details"),
+        description=_(
+            "As PUT, sending only the fields to change, and always the version you read."
+        ),
+        request=ActivityUpdateSerializer,
+        responses=_write_responses(),
+    ),
 )
-class ActivityViewSet(viewsets.ReadOnlyModelViewSet):
+class ActivityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = ActivitySerializer
     filterset_class = ActivityFilter
-    permission_classes = [permissions.AllowAny]
+    permission_classes = [permissions.IsAuthenticatedOrReadOnly]
+    # The input each write takes (the browsable API's forms); every write answers the activity.
+    input_serializers = {
+        "create": ActivityCreateSerializer,
+        "update": ActivityUpdateSerializer,
+        "partial_update": ActivityUpdateSerializer,
+        "submit": ActivityActionSerializer,
+        "withdraw": ActivityActionSerializer,
+        "approve": ActivityApproveSerializer,
+        "return_for_revision": ActivityReturnSerializer,
+        "reject": ActivityReasonSerializer,
+        "cancel": ActivityReasonSerializer,
+        "history": ActivityHistorySerializer,
+    }
 
     def get_queryset(self):
-        return (
-            activity_visible_to(self.request.user)
-            .select_related("campaign", "key_arrangement", "organiser", "region")
-            .prefetch_related(
-                Prefetch("content_areas", queryset=ContentArea.objects.order_by("number")),
-                Prefetch("co_organisers", queryset=Department.objects.order_by("name_zh")),
+        return _with_related(activity_visible_to(self.request.user)).order_by("starts_at", "id")
+
+    def get_serializer_class(self):
+        return self.input_serializers.get(self.action, ActivitySerializer)
+
+    def _present(self, activity, status_code: int = status.HTTP_200_OK) -> Response:
+        """The activity as the caller now sees it (fresh from the database, so its content
+        areas, co-organisers and allowed actions are current)."""
+        current = self.get_queryset().filter(pk=activity.pk).first() or activity
+        data = ActivitySerializer(current, context=self.get_serializer_context()).data
+        return Response(data, status=status_code)
+
+    def _input(self, *args, **kwargs) -> dict:
+        serializer = self.get_serializer(*args, **kwargs)
+        serializer.is_valid(raise_exception=True)
+        return dict(serializer.validated_data)
+
+    # --- create and edit -------------------------------------------------------------------
+
+    def create(self, request, *args, **kwargs):
+        if not request.user.has_perm("activities.add_activity"):
+            self.permission_denied(
+                request,
+                message=_("Only department staff and administrators register activities."),
             )
-            .order_by("starts_at", "id")
+        fields = self._input(data=request.data)
+        campaign = fields.pop("campaign")
+        organiser = fields.pop("organiser", None) or self._own_department()
+        activity = services.activity_create(
+            actor=request.user,
+            campaign=campaign,
+            organiser=organiser,
+            content_areas=fields.pop("content_areas", ()),
+            co_organisers=fields.pop("co_organisers", ()),
+            **fields,
         )
+        return self._present(activity, status.HTTP_201_CREATED)
+
+    def _own_department(self) -> Department:
+        department_id = roles_of(self.request.user).department_id
+        if department_id is None:  # an administrator who belongs to no department
+            raise serializers.ValidationError({"organiser": [_("Name the organising department.")]})
+        return Department.objects.get(pk=department_id)
+
+    def update(self, request, *args, **kwargs):
+        activity = self.get_object()
+        # Refuse before reading the input, so that a co-organiser learns that they may not edit
+        # rather than what their input lacked. The service checks the same permission again.
+        if not request.user.has_perm("activities.change_activity", activity):
+            self.permission_denied(request, message=_("You may not change this activity."))
+        fields = self._input(activity, data=request.data, partial=kwargs.get("partial", False))
+        services.activity_update(
+            activity,
+            actor=request.user,
+            expected_version=fields.pop("version"),
+            content_areas=fields.pop("content_areas", None),
+            co_organisers=fields.pop("co_organisers", None),
+            **fields,
+        )
+        return self._present(activity)
+
+    def partial_update(self, request, *args, **kwargs):
+        return self.update(request, *args, partial=True, **kwargs)
+
+    # --- the review workflow -----------------------------------------------------------------
+
+    def _move(self, request, service, *, renames: dict[str, str] | None = None) -> Response:
+        """Read the action's input, call `service` on the activity, answer the activity."""
+        activity = self.get_object()
+        data = self._input(data=request.data)
+        expected_version = data.pop("version", None)
+        try:
+            service(activity, actor=request.user, expected_version=expected_version, **data)
+        except DomainError as refusal:
+            # The services call a rejection's or cancellation's reason a comment; the API's
+            # clients sent a "reason" and look for the message there.
+            if renames and refusal.field in renames:
+                refusal.field = renames[refusal.field]
+            raise
+        return self._present(activity)
+
+    @_workflow_action(
+        _("Submit an activity for review"),
+        _(
+            "A draft, or an activity returned for revision, goes to the reviewers of its "
+            "region, who are told by email. Refused with messages per field while something a "
+            "submission needs is missing (the no-fee declaration, a summary, a content area, a "
+            "public contact). The organiser's staff or an administrator."
+        ),
+        ActivityActionSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def submit(self, request, pk=None):
+        return self._move(request, services.activity_submit)
+
+    @_workflow_action(
+        _("Withdraw a submission"),
+        _(
+            "Takes a submitted activity back before it is reviewed; it becomes a draft again. "
+            "The organiser's staff or an administrator."
+        ),
+        ActivityActionSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def withdraw(self, request, pk=None):
+        return self._move(request, services.activity_withdraw)
+
+    @_workflow_action(
+        _("Approve an activity"),
+        _(
+            "Publishes a submitted activity; the organiser's staff are told by email. Reviewers "
+            "of the activity's region (national reviewers: all) and administrators. A second "
+            "reviewer acting on the same submission gets 409, naming who decided first."
+        ),
+        ActivityApproveSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        return self._move(request, services.activity_approve)
+
+    @_workflow_action(
+        _("Return an activity for revision"),
+        _(
+            "Sends a submitted activity back to its organiser with a comment, overall and/or "
+            "per field (at least one is required). The organiser edits and submits it again; "
+            "the history then shows the reviewer what changed since."
+        ),
+        ActivityReturnSerializer,
+    )
+    @action(detail=True, methods=["post"], url_path="return", url_name="return")
+    def return_for_revision(self, request, pk=None):
+        return self._move(request, services.activity_return)
+
+    @_workflow_action(
+        _("Reject an activity"),
+        _("Rejects a submitted activity for good, with the reason (required)."),
+        ActivityReasonSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk=None):
+        return self._move(request, services.activity_reject, renames={"comment": "reason"})
+
+    @_workflow_action(
+        _("Cancel an activity"),
+        _(
+            "Cancels an approved activity, with the reason (required), which is kept on the "
+            "activity for the enterprises that signed up. The organiser's staff or an "
+            "administrator."
+        ),
+        ActivityReasonSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        return self._move(request, services.activity_cancel, renames={"comment": "reason"})
+
+    @extend_schema(
+        tags=[ACTIVITIES_TAG],
+        summary=_("An activity's history"),
+        description=_(
+            "Everything done to the activity (audit log) and the reviewers' decisions with their "
+            "comments, newest first, and what changed since the last review. For its organisers "
+            "and co-organisers, the reviewers of its region and administrators."
+        ),
+        responses={
+            200: ActivityHistorySerializer,
+            403: FORBIDDEN,
+            404: NOT_FOUND,
+        },
+    )
+    @action(detail=True, methods=["get"])
+    def history(self, request, pk=None):
+        activity = self.get_object()
+        if not request.user.has_perm("activities.view_activity_history", activity):
+            self.permission_denied(
+                request,
+                message=_(
+                    "The history of an activity is shown to its organisers, its reviewers and "
+                    "administrators."
+                ),
+            )
+        workflow = services.ACTIVITY_WORKFLOW
+        history = {
+            "entries": AuditLogEntry.objects.for_object(activity).select_related("actor"),
+            "decisions": workflow.decisions(activity),
+            "changes_since_last_review": workflow.changes_since_last_review(activity),
+        }
+        return Response(
+            ActivityHistorySerializer(history, context=self.get_serializer_context()).data
+        )
+
+
+@extend_schema_view(
+    list=extend_schema(
+        tags=[ACTIVITIES_TAG],
+        summary=_("Review queue"),
+        description=_(
+            "Submitted activities waiting for the caller's review, the longest waiting first: "
+            "all of them for national reviewers and administrators, those in their region and "
+            "below for provincial reviewers. Decide with the approve, return and reject actions "
+            "of /api/v1/activities/{id}/."
+        ),
+        responses={200: ReviewQueueItemSerializer(many=True), 403: FORBIDDEN},
+    ),
+)
+class ReviewQueueViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    serializer_class = ReviewQueueItemSerializer
+    filterset_class = ReviewQueueFilter
+    permission_classes = [permissions.IsAuthenticated]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no caller
+            return Activity.objects.none()
+        return _with_related(activity_review_queue(self.request.user))
+
+    def list(self, request, *args, **kwargs):
+        if not request.user.has_perm("activities.view_review_queue"):
+            self.permission_denied(request, message=_("Only reviewers have a review queue."))
+        return super().list(request, *args, **kwargs)
 
 
 def register(router):
@@ -187,3 +534,4 @@ def register(router):
     router.register("regions", RegionViewSet, basename="region")
     router.register("departments", DepartmentViewSet, basename="department")
     router.register("activities", ActivityViewSet, basename="activity")
+    router.register("review-queue", ReviewQueueViewSet, basename="review-queue")

@@ -4,12 +4,17 @@ Campaigns are named by their year, regions by their GB/T 2260 code: the identifi
 already use, rather than database ids.
 """
 
+import datetime as dt
+
 import django_filters
 from django import forms
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
+
+from accounts.rules import roles_of
 
 from .enums import ActivityStatus, CampaignStatus, DepartmentLevel, RegionLevel
 from .models import Activity, Campaign, ContentArea, Department, KeyArrangement, Region
@@ -129,7 +134,9 @@ class DepartmentFilter(django_filters.FilterSet):
         fields = ["level", "region", "is_lead", "q"]
 
 
-class ActivityFilter(django_filters.FilterSet):
+class _ActivityListFilter(django_filters.FilterSet):
+    """What every list of activities can be narrowed by."""
+
     campaign = IntegerFilter(
         field_name="campaign__year", label=_("campaign year, e.g. 2024")
     )
@@ -141,7 +148,6 @@ class ActivityFilter(django_filters.FilterSet):
         method="filter_content_area",
         label=_("number of a content area (1-5 in 2024); combine with the campaign year"),
     )
-    status = django_filters.ChoiceFilter(choices=ActivityStatus.choices, label=_("status"))
     region = RegionScopeFilter(
         label=_(
             "region code: activities in that region and below "
@@ -149,15 +155,34 @@ class ActivityFilter(django_filters.FilterSet):
         )
     )
     organiser = IntegerFilter(field_name="organiser_id", label=_("organiser (department id)"))
+    q = django_filters.CharFilter(
+        method=_search(["title__icontains", "summary__icontains"]),
+        label=_("title or summary (any part)"),
+    )
+
+    def filter_content_area(self, queryset, name, value):
+        # A subquery, not a join: an activity must appear once however many areas it has.
+        return queryset.filter(
+            pk__in=Activity.content_areas.through.objects.filter(contentarea__number=value).values(
+                "activity_id"
+            )
+        )
+
+
+class ActivityFilter(_ActivityListFilter):
+    status = django_filters.ChoiceFilter(choices=ActivityStatus.choices, label=_("status"))
     date_from = django_filters.DateFilter(
         field_name="ends_at", lookup_expr="date__gte", label=_("still running on or after this day")
     )
     date_to = django_filters.DateFilter(
         field_name="starts_at", lookup_expr="date__lte", label=_("starting on or before this day")
     )
-    q = django_filters.CharFilter(
-        method=_search(["title__icontains", "summary__icontains"]),
-        label=_("title or summary (any part)"),
+    mine = django_filters.BooleanFilter(
+        method="filter_mine",
+        label=_(
+            "true: only the activities of the caller's department, organised or co-organised "
+            "(in every state the caller may see)"
+        ),
     )
 
     class Meta:
@@ -171,13 +196,41 @@ class ActivityFilter(django_filters.FilterSet):
             "organiser",
             "date_from",
             "date_to",
+            "mine",
             "q",
         ]
 
-    def filter_content_area(self, queryset, name, value):
-        # A subquery, not a join: an activity must appear once however many areas it has.
+    def filter_mine(self, queryset, name, value):
+        if not value:
+            return queryset
+        department_id = roles_of(getattr(self.request, "user", None)).department_id
+        if department_id is None:
+            return queryset.none()
+        co_organised = Activity.co_organisers.through.objects.filter(department_id=department_id)
         return queryset.filter(
-            pk__in=Activity.content_areas.through.objects.filter(contentarea__number=value).values(
-                "activity_id"
-            )
+            Q(organiser_id=department_id) | Q(pk__in=co_organised.values("activity_id"))
         )
+
+
+class ReviewQueueFilter(_ActivityListFilter):
+    waiting_days = IntegerFilter(
+        method="filter_waiting_days",
+        label=_("only those submitted more than this many days ago"),
+    )
+
+    class Meta:
+        model = Activity
+        fields = [
+            "campaign",
+            "key_arrangement",
+            "content_area",
+            "region",
+            "organiser",
+            "waiting_days",
+            "q",
+        ]
+
+    def filter_waiting_days(self, queryset, name, value):
+        if not value or value < 0:
+            return queryset
+        return queryset.filter(submitted_at__lt=timezone.now() - dt.timedelta(days=value))

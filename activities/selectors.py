@@ -60,3 +60,248 @@ def content_areas_with_counts(campaign: Campaign):
 
 def department_list() -> QuerySet[Department]:
     return Department.objects.filter(is_active=True).select_related("region")
+
+
+# --- review -------------------------------------------------------------------------------------
+
+
+def activity_review_scope(user) -> QuerySet[Activity]:
+    """Every activity `user` reviews, in any state: all of them for national reviewers and
+    administrators, those in a provincial reviewer's region and below, none for anyone else
+    (the same scope as the permission ``activities.review_activity``)."""
+    roles = roles_of(user)
+    if roles.is_admin or roles.is_national_reviewer:
+        return Activity.objects.all()
+    if roles.is_reviewer:
+        return Activity.objects.filter(region_scope_q(roles.reviewer_region))
+    return Activity.objects.none()
+
+
+def activity_review_queue(
+    user,
+    *,
+    key_arrangement: KeyArrangement | None = None,
+    organiser: Department | None = None,
+    region: Region | None = None,
+    waiting_days: int | None = None,
+) -> QuerySet[Activity]:
+    """The submitted activities waiting for `user`'s review, the longest waiting first, with what
+    a list shows loaded; each carries `reviewed_before` (returned for revision at least once).
+
+    Filters: a key arrangement, an organising department, a region (and everything below it), and
+    `waiting_days` (submitted more than that many days ago)."""
+    import datetime as dt
+
+    from django.contrib.contenttypes.models import ContentType
+    from django.db.models import CharField, Exists, F, OuterRef
+    from django.db.models.functions import Cast
+    from django.utils import timezone
+
+    from qualitymonth.models import ReviewDecision
+
+    from .enums import ActivityStatus
+
+    queue = activity_review_scope(user).filter(status=ActivityStatus.SUBMITTED)
+    if key_arrangement is not None:
+        queue = queue.filter(key_arrangement=key_arrangement)
+    if organiser is not None:
+        queue = queue.filter(organiser=organiser)
+    if region is not None:
+        queue = queue.filter(region_scope_q(region))
+    if waiting_days:
+        # An unknown submission time (data from before it was recorded) counts as long ago.
+        queue = queue.filter(
+            Q(submitted_at__lt=timezone.now() - dt.timedelta(days=waiting_days))
+            | Q(submitted_at__isnull=True)
+        )
+    decisions = ReviewDecision.objects.filter(
+        content_type=ContentType.objects.get_for_model(Activity),
+        object_id=Cast(OuterRef("pk"), output_field=CharField()),
+    )
+    return (
+        queue.select_related("campaign", "key_arrangement", "organiser", "region")
+        .annotate(reviewed_before=Exists(decisions))
+        .order_by(F("submitted_at").asc(nulls_first=True), "pk")
+    )
+
+
+# --- the staff workspace ------------------------------------------------------------------------
+
+
+def activity_workspace_scope(user) -> QuerySet[Activity]:
+    """Every activity `user` may open in the staff workspace, in any state: those their department
+    organises or co-organises and those in the region they review; all for administrators and
+    national reviewers; none for anyone else. Anything outside answers 404 when guessed by URL."""
+    roles = roles_of(user)
+    visible = activity_visible_to(user)
+    if roles.is_admin or roles.is_national_reviewer:
+        return visible
+    scope = None
+    if roles.department_id is not None:
+        scope = Q(organiser_id=roles.department_id) | Q(
+            pk__in=Activity.co_organisers.through.objects.filter(
+                department_id=roles.department_id
+            ).values("activity_id")
+        )
+    if roles.is_reviewer:
+        in_region = region_scope_q(roles.reviewer_region)
+        scope = in_region if scope is None else scope | in_region
+    return visible.none() if scope is None else visible.filter(scope)
+
+
+def activity_workspace(
+    user,
+    *,
+    department: Department | None,
+    campaign: Campaign | None = None,
+    key_arrangement: KeyArrangement | None = None,
+) -> QuerySet[Activity]:
+    """The activities `department` organises or co-organises (all of them for an administrator
+    who chose no department), as far as `user` may open them, with what the list shows loaded.
+
+    Each row carries `is_co_organised`: the department only co-organises it (read-only)."""
+    from django.db.models import BooleanField, ExpressionWrapper, Value
+
+    activities = activity_workspace_scope(user)
+    if department is not None:
+        activities = activities.filter(
+            Q(organiser_id=department.pk)
+            | Q(
+                pk__in=Activity.co_organisers.through.objects.filter(
+                    department_id=department.pk
+                ).values("activity_id")
+            )
+        ).annotate(
+            is_co_organised=ExpressionWrapper(
+                ~Q(organiser_id=department.pk), output_field=BooleanField()
+            )
+        )
+    else:
+        activities = activities.annotate(is_co_organised=Value(False))
+    if campaign is not None:
+        activities = activities.filter(campaign=campaign)
+    if key_arrangement is not None:
+        activities = activities.filter(key_arrangement=key_arrangement)
+    return activities.select_related("campaign", "key_arrangement", "organiser", "region")
+
+
+def activity_status_counts(activities: QuerySet[Activity]) -> dict[str, int]:
+    """How many of `activities` are in each state (one query); states without any are absent."""
+    rows = activities.order_by().values_list("status").annotate(n=Count("pk"))
+    return dict(rows)
+
+
+def activity_history(activity: Activity) -> list[dict]:
+    """Everything that happened to `activity`, newest first, as people read it: every audit log
+    entry (who, when, what in words, the comment, the fields changed with old and new values) and
+    every review decision with its comments per field. A decision is shown on the audit entry
+    its transition wrote; one without such an entry stands on its own.
+
+    Each entry: ``when``, ``who``, ``action`` (in words), ``code`` (the last part of the action
+    code, e.g. "returned"), ``comment``, ``field_comments`` and ``changes`` (lists of
+    (label, text) and of dicts with label/before/after), ``edited`` (the changed fields' labels),
+    ``decision`` (a ReviewDecisionKind value or "")."""
+    from django.utils.translation import gettext_lazy as _
+
+    from qualitymonth.admin import ADMIN_COMMENT
+    from qualitymonth.models import AuditLogEntry
+
+    from .enums import ActivityStatus
+    from .services import ACTIVITY_WORKFLOW
+
+    prefix = ACTIVITY_WORKFLOW.audit_prefix + "."
+    words = {
+        "created": _("Created as a draft"),
+        "changed": _("Details changed"),
+        "deleted": _("Deleted"),
+        ActivityStatus.SUBMITTED: _("Submitted for review"),
+        ActivityStatus.DRAFT: _("Submission withdrawn: a draft again"),
+        ActivityStatus.APPROVED: _("Approved and published"),
+        ActivityStatus.RETURNED: _("Returned for revision"),
+        ActivityStatus.REJECTED: _("Rejected"),
+        ActivityStatus.CANCELLED: _("Cancelled"),
+    }
+    labels = ACTIVITY_WORKFLOW.field_labels
+
+    def label(name: str):
+        return labels.get(name, name.replace("_", " "))
+
+    def readable(name: str, value) -> str:
+        if value is None or value == "":
+            return ""
+        if isinstance(value, bool):
+            return str(_("yes") if value else _("no"))
+        if isinstance(value, list | tuple):
+            return "; ".join(readable(name, v) for v in value)
+        text = str(value)
+        # Older snapshots wrote foreign keys as "<pk>:<name>".
+        if name in ("key_arrangement", "region") and ":" in text:
+            head, _sep, rest = text.partition(":")
+            if head.isdigit():
+                return rest
+        return text
+
+    decisions = list(ACTIVITY_WORKFLOW.decisions(activity))
+    history = []
+    for entry in AuditLogEntry.objects.for_object(activity).select_related("actor"):
+        code = entry.action.removeprefix(prefix) if entry.action.startswith(prefix) else ""
+        payload = entry.changes if isinstance(entry.changes, dict) else {}
+        field_comments = payload.get("field_comments") or {}
+        decision = None
+        if code in (ActivityStatus.APPROVED, ActivityStatus.RETURNED, ActivityStatus.REJECTED):
+            decision = next(
+                (
+                    d
+                    for d in decisions
+                    if d.decision == code
+                    and d.reviewer_id == entry.actor_id
+                    and abs((d.created_at - entry.created_at).total_seconds()) < 60
+                ),
+                None,
+            )
+            if decision is not None:
+                decisions.remove(decision)
+                field_comments = decision.field_comments or field_comments
+        changes = [
+            {
+                "field": name,
+                "label": label(name),
+                "before": readable(name, pair[0]),
+                "after": readable(name, pair[1]),
+            }
+            for name, pair in payload.items()
+            if name not in ("status", "field_comments")
+            and isinstance(pair, list | tuple)
+            and len(pair) == 2
+        ]
+        history.append(
+            {
+                "when": entry.created_at,
+                "who": entry.actor.get_full_name() if entry.actor_id else entry.actor_repr,
+                "action": words.get(code) or entry.action,
+                "code": code or "other",
+                "comment": (decision.comment if decision else "")
+                or (_("Made in the site administration.") if entry.comment == ADMIN_COMMENT else "")
+                or entry.comment,
+                "field_comments": [(label(k), v) for k, v in field_comments.items()],
+                "changes": changes if code != "created" else [],
+                "edited": [c["label"] for c in changes] if code != "created" else [],
+                "decision": decision.decision if decision else "",
+            }
+        )
+    for decision in decisions:  # a decision whose audit entry is missing still belongs here
+        history.append(
+            {
+                "when": decision.created_at,
+                "who": decision.reviewer.get_full_name(),
+                "action": decision.get_decision_display(),
+                "code": decision.decision,
+                "comment": decision.comment,
+                "field_comments": [(label(k), v) for k, v in decision.field_comments.items()],
+                "changes": [],
+                "edited": [],
+                "decision": decision.decision,
+            }
+        )
+    history.sort(key=lambda item: item["when"], reverse=True)
+    return history

@@ -147,7 +147,9 @@ def _describe_activity_field(activity: Activity, name: str) -> str:
     if isinstance(value, dt.datetime):
         return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
     if isinstance(value, models.Model):
-        return f"{value.pk}:{value}"
+        # Region names repeat (Beijing and Changchun both have a 朝阳区): the code tells them apart.
+        code = getattr(value, "code", "")
+        return f"{value} ({code})" if code else str(value)
     return str(value)
 
 
@@ -205,6 +207,7 @@ ACTIVITY_WORKFLOW = Workflow(
                 "activities.submit_activity",
                 email="activity_submitted",
                 sets_submitted_at=True,
+                check=lambda activity: _refuse_incomplete(activity),
             ),
             Transition(
                 "withdraw",
@@ -327,49 +330,44 @@ def activity_update(
 ) -> Activity:
     """Change an activity's details while it is a draft or returned for revision.
 
-    Steps: check the permission; refuse other states (IllegalTransition) and a stale version
-    (EditConflict: someone saved in between); validate; save with a bumped version; log the
-    changed fields with their old and new values.
+    Steps: check the permission (NotAllowed); lock the saved row and refuse a stale version
+    (EditConflict: someone saved or acted in between) or a state other than draft and returned
+    (IllegalTransition), both judged on the saved row, not on the caller's copy; validate the
+    fields and headings (ValidationError per field); save only the given fields with a bumped
+    version, keeping content areas and co-organisers unless given; log the changed fields with
+    their old and new values. `activity` is refreshed from the saved row and returned.
     """
     if not actor.has_perm("activities.change_activity", activity):
         raise NotAllowed(_("You may not change this activity."))
-    if activity.status not in ACTIVITY_EDITABLE_STATES:
+    unknown = set(fields) - set(ACTIVITY_EDITABLE_FIELDS)
+    if unknown:
+        raise TypeError(f"not editable: {sorted(unknown)}")
+    current = ACTIVITY_WORKFLOW.lock(activity, expected_version=expected_version)
+    if current.status not in ACTIVITY_EDITABLE_STATES:
         raise IllegalTransition(
             _(
                 "Only a draft or an activity returned for revision can be changed; "
                 "this one is “%(status)s”."
             )
-            % {"status": activity.get_status_display()}
+            % {"status": current.get_status_display()}
         )
-    unknown = set(fields) - set(ACTIVITY_EDITABLE_FIELDS)
-    if unknown:
-        raise TypeError(f"not editable: {sorted(unknown)}")
-    before = ACTIVITY_WORKFLOW.snapshot(activity)
+    # The old values come from the saved row: the caller's copy may already hold the new ones
+    # (a bound ModelForm writes them onto its instance while validating).
+    before = ACTIVITY_WORKFLOW.snapshot(current)
     for name, value in fields.items():
-        setattr(activity, name, value)
-    _check_campaign_headings(activity, content_areas)
-    activity.full_clean()
-    after = {**ACTIVITY_WORKFLOW.snapshot(activity)}
+        setattr(current, name, value)
+    _check_campaign_headings(current, content_areas)
+    current.full_clean()
+    current.version += 1
+    current.save(update_fields=[*fields, "version", "updated_at"])
     if content_areas is not None:
-        after["content_areas"] = "; ".join(
-            str(a) for a in sorted(content_areas, key=lambda a: a.pk)
-        )
+        current.content_areas.set(content_areas)
     if co_organisers is not None:
-        co_organisers = [d for d in co_organisers if d.pk != activity.organiser_id]
-        after["co_organisers"] = "; ".join(
-            str(d) for d in sorted(co_organisers, key=lambda d: d.pk)
-        )
-    ACTIVITY_WORKFLOW.save_edit(
-        activity,
-        actor=actor,
-        changed=field_changes(before, after),
-        expected_version=expected_version,
-    )
-    activity.save()
-    if content_areas is not None:
-        activity.content_areas.set(content_areas)
-    if co_organisers is not None:
-        activity.co_organisers.set(co_organisers)
+        current.co_organisers.set([d for d in co_organisers if d.pk != current.organiser_id])
+    changed = field_changes(before, ACTIVITY_WORKFLOW.snapshot(current))
+    if changed:
+        audit_log(current, "activities.activity.changed", actor=actor, changes=changed)
+    activity.refresh_from_db()
     return activity
 
 
@@ -389,11 +387,16 @@ def activity_missing_for_submission(activity: Activity) -> dict[str, str]:
     return missing
 
 
-def activity_submit(activity: Activity, *, actor, expected_version: int | None = None) -> Activity:
-    """Submit a draft (or a revised activity) for review; reviewers are told by email."""
+def _refuse_incomplete(activity: Activity) -> None:
     missing = activity_missing_for_submission(activity)
     if missing:
         raise ValidationError(missing)
+
+
+def activity_submit(activity: Activity, *, actor, expected_version: int | None = None) -> Activity:
+    """Submit a draft (or a revised activity) for review; reviewers are told by email.
+    An incomplete activity is refused with a ValidationError per missing field (checked on the
+    saved row, after the permission and the state)."""
     return ACTIVITY_WORKFLOW.perform(
         activity, "submit", actor=actor, expected_version=expected_version
     )
@@ -460,14 +463,20 @@ def activity_cancel(
 
 
 def activity_bulk_approve(
-    activities, *, actor
+    activities, *, actor, versions: dict[int, int] | None = None
 ) -> tuple[list[Activity], list[tuple[Activity, str]]]:
     """Approve each activity on its own (one refusal does not stop the others).
+
+    `versions` maps activity ids to the version the reviewer saw in the queue: an activity
+    changed since (withdrawn, edited, resubmitted) is refused rather than approved unseen.
     Returns the approved ones and the refused ones with the reason."""
+    versions = versions or {}
     approved, refused = [], []
     for activity in activities:
         try:
-            approved.append(activity_approve(activity, actor=actor))
+            approved.append(
+                activity_approve(activity, actor=actor, expected_version=versions.get(activity.pk))
+            )
         except (DomainError, NotAllowed) as error:
             refused.append((activity, str(getattr(error, "message", error))))
     return approved, refused

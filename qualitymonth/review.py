@@ -12,9 +12,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
@@ -37,6 +38,9 @@ class Transition:
     decision: str | None = None  # a ReviewDecisionKind when this transition is a review
     email: str | None = None  # email template sent to `recipients`
     sets_submitted_at: bool = False
+    # Called with the locked, current object once the state is right; raises ValidationError
+    # (per field) to refuse, e.g. an incomplete submission.
+    check: Callable[[Any], None] | None = None
 
 
 @dataclass
@@ -61,7 +65,11 @@ class Workflow:
         ]
 
     def snapshot(self, obj) -> dict[str, str]:
-        return {name: self.describe(obj, name) for name in self.reviewed_fields}
+        """The reviewed fields as readable strings, always in the portal's default language:
+        a snapshot taken while one person reads English must compare equal to the same values
+        read later by someone in Chinese."""
+        with translation.override(settings.LANGUAGE_CODE):
+            return {name: str(self.describe(obj, name)) for name in self.reviewed_fields}
 
     def decisions(self, obj):
         return ReviewDecision.objects.filter(
@@ -111,56 +119,67 @@ class Workflow:
     ):
         """Move `obj` along transition `name`.
 
-        Steps: check the permission (NotAllowed); lock the row; refuse a stale `expected_version`
-        or a state the transition does not start from, naming who acted last (EditConflict,
-        IllegalTransition); require the comment where the transition needs one; save the new
-        status, `extra` fields and a bumped version; record the review decision with a snapshot;
-        write the audit log; email the recipients once the transaction commits.
+        Steps: lock the row; check the permission on it (NotAllowed); refuse a stale
+        `expected_version` or a state the transition does not start from, naming who acted last
+        (EditConflict, IllegalTransition); refuse comments on unknown fields and require the
+        comment where the transition needs one (DomainError); run the transition's `check`
+        (ValidationError); save the new status, `extra` fields and a bumped version; record the
+        review decision with a snapshot of the row as decided on; write the audit log; email the
+        recipients (never the actor) once the transaction commits. On any refusal nothing changes.
+        `obj` is updated to the saved row and returned.
         """
         transition = self.transitions[name]
-        if not actor.has_perm(transition.permission, obj):
-            raise NotAllowed(_("You may not do this."))
         comment = (comment or "").strip()
         field_comments = {
             k: v.strip() for k, v in (field_comments or {}).items() if v and v.strip()
         }
-        unknown = set(field_comments) - set(self.reviewed_fields)
-        if unknown:
-            raise DomainError(
-                _("Comments can only be made on the activity's fields."), field="field_comments"
-            )
-        if transition.comment_required and not (comment or field_comments):
-            raise DomainError(
-                _("Please give a %(what)s.") % {"what": transition.comment_label or _("comment")},
-                code="comment_required",
-                field="comment",
-            )
         with transaction.atomic():
             current = self.model._default_manager.select_for_update().get(pk=obj.pk)
+            # Asked of the locked row, not of the caller's copy: a stale copy could still lie in
+            # the reviewer's region after the organiser moved the activity elsewhere.
+            if not actor.has_perm(transition.permission, current):
+                raise NotAllowed(_("You may not do this."))
             self._refuse_stale(current, expected_version)
             if current.status not in transition.sources:
                 raise IllegalTransition(self._state_message(current), code="illegal_transition")
+            if set(field_comments) - set(self.reviewed_fields):
+                raise DomainError(
+                    _("Comments can only be made on the activity's fields."),
+                    field="field_comments",
+                )
+            if transition.comment_required and not (comment or field_comments):
+                raise DomainError(
+                    _("Please give a %(what)s.")
+                    % {"what": transition.comment_label or _("comment")},
+                    code="comment_required",
+                    field="comment",
+                )
+            if transition.check:
+                transition.check(current)
             before = current.status
             now = timezone.now()
             updates = {"status": transition.target, "version": current.version + 1, **(extra or {})}
             if transition.sets_submitted_at:
                 updates["submitted_at"] = now
-            self.model._default_manager.filter(pk=obj.pk).update(**updates, updated_at=now)
+            updates["updated_at"] = now
+            self.model._default_manager.filter(pk=obj.pk).update(**updates)
             for key, value in updates.items():
-                setattr(obj, key, value)
-            obj.updated_at = now
+                setattr(current, key, value)
+            # The caller's copy now shows what was decided on, not what it held when loaded.
+            for f in self.model._meta.concrete_fields:
+                setattr(obj, f.attname, getattr(current, f.attname))
             if transition.decision:
                 ReviewDecision.objects.create(
-                    content_type=ContentType.objects.get_for_model(obj),
-                    object_id=str(obj.pk),
+                    content_type=ContentType.objects.get_for_model(current),
+                    object_id=str(current.pk),
                     decision=transition.decision,
                     reviewer=actor,
                     comment=comment,
                     field_comments=field_comments,
-                    snapshot=self.snapshot(obj),
+                    snapshot=self.snapshot(current),
                 )
             audit_log(
-                obj,
+                current,
                 f"{self.audit_prefix}.{transition.target}",
                 actor=actor,
                 changes={
@@ -171,24 +190,30 @@ class Workflow:
             )
             if transition.email:
                 context = {
-                    "object": obj,
+                    "object": current,
                     "actor": actor,
                     "comment": comment,
-                    "url": self.link(obj, transition),
+                    "url": self.link(current, transition),
                     "field_comments": [
                         (self.field_labels.get(k, k), v) for k, v in field_comments.items()
                     ],
                 }
-                for person in {p.pk: p for p in self.recipients(obj, transition)}.values():
+                for person in {p.pk: p for p in self.recipients(current, transition)}.values():
                     if person.pk != actor.pk:
                         notify(person, transition.email, context)
         return obj
 
+    def lock(self, obj, *, expected_version: int | None):
+        """The current row of `obj`, locked until the transaction ends, after refusing a stale
+        `expected_version` (EditConflict). Call inside a transaction."""
+        current = self.model._default_manager.select_for_update().get(pk=obj.pk)
+        self._refuse_stale(current, expected_version)
+        return current
+
     def save_edit(self, obj, *, actor, changed: dict[str, list], expected_version: int | None):
         """Bump the version of an edited object after refusing a stale edit; log the changes.
         Call inside the transaction that saves the edit, before saving."""
-        current = self.model._default_manager.select_for_update().get(pk=obj.pk)
-        self._refuse_stale(current, expected_version)
+        current = self.lock(obj, expected_version=expected_version)
         obj.version = current.version + 1
         audit_log(obj, f"{self.audit_prefix}.changed", actor=actor, changes=changed)
 

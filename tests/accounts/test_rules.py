@@ -204,6 +204,20 @@ OBJECT_PERMISSIONS = {
             "admin": ALL_ACTIVITIES,
         },
     ),
+    "activities.view_activity_history": (
+        ALL_ACTIVITIES,
+        {
+            "staff_a": {"a_pub", "a_draft"},
+            "staff_b": {"b_sub"},
+            "staff_co": {"b_sub"},  # co-organisers read the history, not the public
+            "reviewer_gd": {"a_pub", "a_draft", "n_returned"},
+            "reviewer_sz": {"a_pub", "n_returned"},
+            "reviewer_js": {"b_sub"},
+            "reviewer_national": ALL_ACTIVITIES,
+            "staff_b_reviewer_gd": {"a_pub", "a_draft", "b_sub", "n_returned"},
+            "admin": ALL_ACTIVITIES,
+        },
+    ),
     "activities.review_activity": (
         ALL_ACTIVITIES,
         {
@@ -278,6 +292,14 @@ OBJECT_PERMISSIONS = {
 # permission -> roles that hold it (no object involved)
 GLOBAL_PERMISSIONS = {
     "activities.add_activity": {"staff_a", "staff_b", "staff_co", "staff_b_reviewer_gd", "admin"},
+    "activities.view_review_queue": {
+        "reviewer_gd",
+        "reviewer_sz",
+        "reviewer_js",
+        "reviewer_national",
+        "staff_b_reviewer_gd",
+        "admin",
+    },
     "accounts.invite_staff": {"admin"},
     "accounts.grant_roles": {"admin"},
 }

@@ -5,6 +5,7 @@ import io
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import translation
 
 from activities.enums import CampaignStatus
 from activities.models import Campaign
@@ -89,7 +90,8 @@ def test_copy_refuses_a_year_that_has_a_campaign(campaign_2024):
     with pytest.raises(DomainError) as refused:
         campaign_copy(campaign_2024, year=2025, actor=None, theme_zh="另一个主题")
 
-    assert str(refused.value) == "There is already a campaign for 2025."
+    with translation.override("en"):
+        assert str(refused.value) == "There is already a campaign for 2025."
     assert refused.value.code == "campaign_year_taken"
     assert Campaign.objects.filter(year=2025).count() == 1
     assert Campaign.objects.get(year=2025).theme_zh == campaign_2024.theme_zh

@@ -181,11 +181,3 @@ def test_filters_respect_visibility(api, world):
     world.draft(world.gd_amr)
 
     assert ids(api.get("/api/v1/activities/", {"status": "draft"})) == []
-
-
-def test_activities_cannot_be_written_through_the_api_yet(world):
-    client = client_as(staff_of(world.gd_amr))
-
-    response = client.post("/api/v1/activities/", {"title": "新活动"})
-
-    assert response.status_code == 405

@@ -24,6 +24,7 @@ def test_api_root_lists_every_endpoint(api):
         "me",
         "regions",
         "registrations",
+        "review-queue",
         "tokens",
     }
     assert response.json()["me"].endswith("/api/v1/me/")

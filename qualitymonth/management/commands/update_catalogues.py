@@ -3,8 +3,8 @@
     manage.py update_catalogues          # extract (needs GNU gettext), fill English, compile
     manage.py update_catalogues --check  # fail if any message lacks a Chinese or English text
 
-Source strings are English. The English catalogue repeats them (so it is complete and an
-administrator can adjust wording without touching code); the Chinese one is translated by us.
+Source strings are English. The English catalogue repeats them (so it is complete); the
+Chinese one is translated by us.
 Compiled .mo files are committed, so a deployment needs no gettext tools.
 """
 
@@ -57,14 +57,15 @@ class Command(BaseCommand):
                 raise CommandError(f"{path} is missing: run makemessages first.")
             po = polib.pofile(str(path), wrapwidth=100)
             if language == "en" and not check:
+                # The English text is the source text itself (never a fuzzy guess).
                 for entry in po:
-                    if entry.msgid_plural:
-                        if not all(entry.msgstr_plural.values()):
-                            entry.msgstr_plural = {0: entry.msgid, 1: entry.msgid_plural}
-                    elif not entry.msgstr:
-                        entry.msgstr = entry.msgid
                     if "fuzzy" in entry.flags:
                         entry.flags.remove("fuzzy")
+                    entry.previous_msgid = entry.previous_msgid_plural = None
+                    if entry.msgid_plural:
+                        entry.msgstr_plural = {0: entry.msgid, 1: entry.msgid_plural}
+                    else:
+                        entry.msgstr = entry.msgid
             if language == "zh_Hans":
                 po.metadata["Plural-Forms"] = "nplurals=1; plural=0;"
             missing = missing_entries(po)
