@@ -10,7 +10,15 @@ from django.utils.translation import gettext_lazy as _
 from qualitymonth.admin import AuditedModelAdmin
 
 from .enums import DepartmentLevel
-from .models import Activity, Campaign, ContentArea, Department, KeyArrangement, Region
+from .models import (
+    Activity,
+    ActivityImport,
+    Campaign,
+    ContentArea,
+    Department,
+    KeyArrangement,
+    Region,
+)
 
 COMPACT_TEXT = {models.TextField: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 40})}}
 
@@ -235,3 +243,55 @@ class ActivityAdmin(AuditedModelAdmin):
         if not change and obj.created_by_id is None:
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
+
+
+@admin.register(ActivityImport)
+class ActivityImportAdmin(admin.ModelAdmin):
+    """Uploads of activity workbooks, to look up (read-only: imports change only through the
+    import task, and their activities through the review workflow)."""
+
+    list_display = (
+        "created_at",
+        "original_name",
+        "department",
+        "campaign",
+        "status",
+        "rows_total",
+        "created_count",
+        "error_count",
+    )
+    list_filter = ("status", "mode", "campaign")
+    list_select_related = ("department", "campaign", "created_by")
+    search_fields = ("original_name", "department__name_zh", "created_by__email")
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    actions = None
+    fields = (
+        "campaign",
+        "department",
+        "created_by",
+        "file",
+        "original_name",
+        "mode",
+        "status",
+        "rows_total",
+        "rows_processed",
+        "error_count",
+        "created_count",
+        "errors",
+        "notices",
+        "failure",
+        "created_at",
+        "started_at",
+        "finished_at",
+    )
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -607,3 +607,119 @@ class Activity(models.Model):
     @property
     def is_published(self) -> bool:
         return self.status in ACTIVITY_PUBLISHED_STATES
+
+
+class ActivityImportMode(models.TextChoices):
+    ALL_OR_NOTHING = "all", _("Import nothing unless every row is valid")
+    VALID_AS_DRAFTS = "valid", _("Import the valid rows, report the others")
+
+
+class ActivityImportStatus(models.TextChoices):
+    QUEUED = "queued", _("Waiting to start")
+    RUNNING = "running", _("Checking and importing")
+    INVALID = "invalid", _("Failed validation: nothing imported")
+    DONE = "done", _("Done")
+    ERROR = "error", _("Could not be read")
+
+
+def _activity_import_path(job: "ActivityImport", filename: str) -> str:
+    # The person's file name is kept in `original_name`; the stored name never comes from them.
+    import uuid
+
+    from django.utils import timezone
+
+    return f"imports/activities/{timezone.now():%Y/%m}/{uuid.uuid4().hex}.xlsx"
+
+
+class ActivityImport(models.Model):
+    """One upload of a workbook of activities by a department's staff, checked and imported by a
+    background task (activities/importing.py). Imported activities are drafts of the department."""
+
+    campaign = models.ForeignKey(
+        Campaign, verbose_name=_("campaign"), on_delete=models.PROTECT, related_name="imports"
+    )
+    department = models.ForeignKey(
+        Department,
+        verbose_name=_("department"),
+        on_delete=models.PROTECT,
+        related_name="activity_imports",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("uploaded by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    file = models.FileField(_("file"), upload_to=_activity_import_path, max_length=300)
+    original_name = models.CharField(_("file name"), max_length=255)
+    mode = models.CharField(
+        _("mode"),
+        max_length=10,
+        choices=ActivityImportMode.choices,
+        default=ActivityImportMode.ALL_OR_NOTHING,
+    )
+    status = models.CharField(
+        _("status"),
+        max_length=10,
+        choices=ActivityImportStatus.choices,
+        default=ActivityImportStatus.QUEUED,
+        db_index=True,
+    )
+    rows_total = models.PositiveIntegerField(_("rows"), default=0)
+    rows_processed = models.PositiveIntegerField(_("rows checked"), default=0)
+    error_count = models.PositiveIntegerField(_("errors"), default=0)
+    errors = models.JSONField(
+        _("errors found"),
+        default=list,
+        blank=True,
+        help_text=_("Row, column and message of every error, in Chinese and English."),
+    )
+    notices = models.JSONField(
+        _("notices"),
+        default=list,
+        blank=True,
+        help_text=_("What the person should know about the file as a whole (Chinese and English)."),
+    )
+    failure = models.JSONField(
+        _("why the file could not be read"),
+        default=dict,
+        blank=True,
+        help_text=_("The message in Chinese and English, when the file could not be read at all."),
+    )
+    created_count = models.PositiveIntegerField(_("activities created"), default=0)
+    created_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("activity import")
+        verbose_name_plural = _("activity imports")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["department", "-created_at"], name="activity_import_dept_idx")
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(rows_processed__lte=F("rows_total")),
+                name="activity_import_progress_within_total",
+                violation_error_message=_("No more rows can be checked than the file holds."),
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=ActivityImportStatus.values),
+                name="activity_import_status_valid",
+                violation_error_message=_("Choose a valid import status."),
+            ),
+            models.CheckConstraint(
+                condition=Q(mode__in=ActivityImportMode.values),
+                name="activity_import_mode_valid",
+                violation_error_message=_("Choose a valid import mode."),
+            ),
+        ]
+
+    def __str__(self):
+        return self.original_name
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status not in (ActivityImportStatus.QUEUED, ActivityImportStatus.RUNNING)

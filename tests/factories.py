@@ -8,7 +8,15 @@ from django.utils import timezone
 from accounts.enums import RepresentationStatus
 from accounts.models import DepartmentMembership, EnterpriseRepresentative, ReviewerAssignment, User
 from activities.enums import ActivityStatus, CampaignStatus, DepartmentLevel, RegionLevel
-from activities.models import Activity, Campaign, ContentArea, Department, KeyArrangement, Region
+from activities.models import (
+    Activity,
+    ActivityImport,
+    Campaign,
+    ContentArea,
+    Department,
+    KeyArrangement,
+    Region,
+)
 from registrations.enums import EnterpriseSize, Industry, RegistrationStatus
 from registrations.models import Enterprise, Registration
 from registrations.validators import uscc_check_character
@@ -202,3 +210,16 @@ class EnterpriseRepresentativeFactory(factory.django.DjangoModelFactory):
     user = factory.SubFactory(UserFactory)
     enterprise = factory.SubFactory(EnterpriseFactory)
     status = RepresentationStatus.APPROVED
+
+
+class ActivityImportFactory(factory.django.DjangoModelFactory):
+    """An uploaded workbook waiting for the import task (its file is not a real workbook)."""
+
+    class Meta:
+        model = ActivityImport
+
+    campaign = factory.SubFactory(CampaignFactory)
+    department = factory.SubFactory(DepartmentFactory)
+    created_by = factory.SubFactory(UserFactory)
+    file = factory.django.FileField(filename="plan.xlsx", data=b"PK")
+    original_name = "plan.xlsx"

@@ -18,7 +18,7 @@ from accounts.models import (
     ReviewerAssignment,
     User,
 )
-from activities.models import Activity, Campaign
+from activities.models import Activity, ActivityImport, Campaign
 from qualitymonth.audit import audit_log
 from qualitymonth.models import AuditLogEntry, ReviewDecision
 from registrations.models import Registration
@@ -34,6 +34,7 @@ NO_ADD = {
     EnterpriseRepresentative,
     EnterpriseSignup,
     ReviewDecision,
+    ActivityImport,
 }
 
 
