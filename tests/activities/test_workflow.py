@@ -463,7 +463,9 @@ def test_a_submission_is_emailed_to_the_reviewers_of_its_province_and_city(
 
     assert recipients() == sorted([world.reviewer_in_region.email, city_reviewer.email])
     assert retired.email not in recipients()
-    assert {m.subject for m in mail.outbox} == {subject("For review: %(title)s", activity)}
+    # Reviewers read Chinese unless they chose otherwise.
+    in_chinese = subject("For review: %(title)s", activity, "zh-hans")
+    assert {m.subject for m in mail.outbox} == {in_chinese}
     review_page = reverse("activities:activity_review", args=[activity.pk])
     assert all(review_page in m.body for m in mail.outbox)
 
