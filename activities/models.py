@@ -477,6 +477,18 @@ class Activity(models.Model):
         default=ActivityStatus.DRAFT,
         db_index=True,
     )
+    confirmed_count = models.PositiveIntegerField(
+        _("confirmed enterprises"),
+        default=0,
+        editable=False,
+        help_text=_("Kept by the sign-up service; never above the capacity."),
+    )
+    search_text = models.TextField(
+        _("search text"),
+        blank=True,
+        editable=False,
+        help_text=_("Characters and character pairs of the title and description, for search."),
+    )
     version = models.PositiveIntegerField(
         _("version"),
         default=1,
@@ -515,6 +527,13 @@ class Activity(models.Model):
                 condition=Q(capacity__isnull=True) | Q(capacity__gt=0),
                 name="activity_capacity_positive",
                 violation_error_message=_("The capacity is at least 1, or empty for no limit."),
+            ),
+            models.CheckConstraint(
+                condition=Q(capacity__isnull=True) | Q(confirmed_count__lte=F("capacity")),
+                name="activity_confirmed_within_capacity",
+                violation_error_message=_(
+                    "The capacity cannot be below the number of confirmed enterprises."
+                ),
             ),
             models.CheckConstraint(
                 condition=Q(attendees_per_enterprise__gte=1),
@@ -589,6 +608,10 @@ class Activity(models.Model):
             errors["signup_closes_at"] = _("Sign-up must close by the time the activity ends.")
         elif opens and ends and opens >= ends:
             errors["signup_opens_at"] = _("Sign-up must open before the activity ends.")
+        if self.capacity is not None and 0 < self.capacity < self.confirmed_count:
+            errors["capacity"] = _(
+                "The capacity cannot be below the number of confirmed enterprises."
+            )
         if not self.venue and not self.online_url:
             errors["venue"] = _("Give a venue, an online link, or both.")
         if self.status != ActivityStatus.DRAFT and not self.no_fee_declared:

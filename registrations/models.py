@@ -1,5 +1,8 @@
 """Enterprises and their voluntary, free registrations (报名) for activities."""
 
+import secrets
+
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -8,6 +11,14 @@ from activities.models import Activity, Region
 
 from .enums import REGISTRATION_ACTIVE_STATES, EnterpriseSize, Industry, RegistrationStatus
 from .validators import normalise_mobile, normalise_uscc, validate_cn_mobile, validate_uscc
+
+
+# Check-in codes are typed at the door: no 0/O, 1/I/L look-alikes.
+CHECK_IN_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+
+def new_check_in_code() -> str:
+    return "".join(secrets.choice(CHECK_IN_ALPHABET) for _ in range(8))
 
 
 class CreditCodeField(models.CharField):
@@ -118,6 +129,39 @@ class Registration(models.Model):
         choices=RegistrationStatus.choices,
         default=RegistrationStatus.CONFIRMED,
     )
+    attendee_count = models.PositiveSmallIntegerField(_("number of attendees"), default=1)
+    contact_name = models.CharField(_("contact person"), max_length=100, blank=True)
+    contact_mobile = models.CharField(
+        _("contact mobile"), max_length=20, blank=True, validators=[validate_cn_mobile]
+    )
+    note = models.CharField(_("note to the organiser"), max_length=500, blank=True)
+    check_in_code = models.CharField(
+        _("check-in code"),
+        max_length=12,
+        unique=True,
+        default=new_check_in_code,
+        editable=False,
+        help_text=_("Shown at the door (also as a QR code) to mark attendance."),
+    )
+    registered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("registered by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    confirmed_at = models.DateTimeField(_("confirmed"), null=True, blank=True)
+    withdrawn_at = models.DateTimeField(_("withdrawn"), null=True, blank=True)
+    checked_in_at = models.DateTimeField(_("checked in"), null=True, blank=True)
+    checked_in_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("checked in by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     created_at = models.DateTimeField(_("registered"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -145,6 +189,11 @@ class Registration(models.Model):
                 name="registration_status_valid",
                 violation_error_message=_("Choose a valid registration status."),
             ),
+            models.CheckConstraint(
+                condition=Q(attendee_count__gte=1),
+                name="registration_attendee_count_positive",
+                violation_error_message=_("At least one person attends."),
+            ),
         ]
 
     def __str__(self):
@@ -153,3 +202,137 @@ class Registration(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in REGISTRATION_ACTIVE_STATES
+
+
+class Attendee(models.Model):
+    """A person an enterprise sends to the activity."""
+
+    registration = models.ForeignKey(
+        Registration, verbose_name=_("registration"), on_delete=models.CASCADE, related_name="attendees"
+    )
+    name = models.CharField(_("name"), max_length=100)
+    mobile = models.CharField(_("mobile"), max_length=20, validators=[validate_cn_mobile])
+
+    class Meta:
+        verbose_name = _("attendee")
+        verbose_name_plural = _("attendees")
+        ordering = ["registration", "id"]
+
+    def __str__(self):
+        return self.name
+
+
+class FeeComplaintStatus(models.TextChoices):
+    RECEIVED = "received", _("Received")
+    INVESTIGATING = "investigating", _("Being investigated")
+    CLOSED = "closed", _("Closed")
+
+
+def new_complaint_reference() -> str:
+    return "F" + "".join(secrets.choice(CHECK_IN_ALPHABET) for _ in range(9))
+
+
+class FeeComplaint(models.Model):
+    """A report that someone charges enterprises fees (or "hitchhiking" fees) in the campaign's
+    name, which the circular forbids. Anyone may report; only administrators see who did."""
+
+    reference = models.CharField(
+        _("reference"), max_length=12, unique=True, default=new_complaint_reference, editable=False
+    )
+    activity = models.ForeignKey(
+        Activity,
+        verbose_name=_("activity"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="fee_complaints",
+    )
+    organiser = models.ForeignKey(
+        "activities.Department",
+        verbose_name=_("organiser"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="fee_complaints",
+    )
+    organiser_name = models.CharField(
+        _("who charged the fee"),
+        max_length=200,
+        blank=True,
+        help_text=_("The organisation or person, if it is not in the lists."),
+    )
+    description = models.TextField(_("what happened"))
+    amount = models.CharField(_("amount charged"), max_length=100, blank=True)
+    occurred_on = models.DateField(_("when"), null=True, blank=True)
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("reported by (account)"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    reporter_name = models.CharField(_("your name"), max_length=100, blank=True)
+    reporter_contact = models.CharField(
+        _("how to reach you"), max_length=200, blank=True, help_text=_("Telephone or email.")
+    )
+    status = models.CharField(
+        _("status"),
+        max_length=20,
+        choices=FeeComplaintStatus.choices,
+        default=FeeComplaintStatus.RECEIVED,
+        db_index=True,
+    )
+    outcome = models.TextField(_("outcome"), blank=True)
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("handled by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("received"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("fee complaint")
+        verbose_name_plural = _("fee complaints")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=FeeComplaintStatus.values),
+                name="fee_complaint_status_valid",
+                violation_error_message=_("Choose a valid status."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=FeeComplaintStatus.CLOSED) | ~Q(outcome=""),
+                name="fee_complaint_closed_with_outcome",
+                violation_error_message=_("A closed complaint states its outcome."),
+            ),
+        ]
+
+    def __str__(self):
+        return self.reference
+
+
+class FeeComplaintEvidence(models.Model):
+    """A file attached to a fee complaint (a receipt, an invoice, a screenshot)."""
+
+    complaint = models.ForeignKey(
+        FeeComplaint, verbose_name=_("complaint"), on_delete=models.CASCADE, related_name="evidence"
+    )
+    file = models.FileField(_("file"), upload_to="complaints/%Y/%m/")
+    original_name = models.CharField(_("original file name"), max_length=255)
+    content_type = models.CharField(_("type"), max_length=100)
+    size = models.PositiveBigIntegerField(_("size (bytes)"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    created_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("evidence file")
+        verbose_name_plural = _("evidence files")
+        ordering = ["complaint", "id"]
+
+    def __str__(self):
+        return self.original_name

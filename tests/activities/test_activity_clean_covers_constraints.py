@@ -16,6 +16,7 @@ pytestmark = pytest.mark.django_db
 VIOLATIONS = {
     "activity_ends_after_start": lambda a: setattr(a, "ends_at", a.starts_at),
     "activity_capacity_positive": lambda a: setattr(a, "capacity", 0),
+    "activity_confirmed_within_capacity": lambda a: setattr(a, "confirmed_count", 11),
     "activity_attendee_limit_positive": lambda a: setattr(a, "attendees_per_enterprise", 0),
     "activity_has_venue_or_link": lambda a: (setattr(a, "venue", ""), setattr(a, "online_url", "")),
     "activity_no_fee_declared_beyond_draft": lambda a: setattr(a, "no_fee_declared", False),
