@@ -12,7 +12,6 @@ from activities.models import Activity, Region
 from .enums import REGISTRATION_ACTIVE_STATES, EnterpriseSize, Industry, RegistrationStatus
 from .validators import normalise_mobile, normalise_uscc, validate_cn_mobile, validate_uscc
 
-
 # Check-in codes are typed at the door: no 0/O, 1/I/L look-alikes.
 CHECK_IN_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 
