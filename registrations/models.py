@@ -207,7 +207,10 @@ class Attendee(models.Model):
     """A person an enterprise sends to the activity."""
 
     registration = models.ForeignKey(
-        Registration, verbose_name=_("registration"), on_delete=models.CASCADE, related_name="attendees"
+        Registration,
+        verbose_name=_("registration"),
+        on_delete=models.CASCADE,
+        related_name="attendees",
     )
     name = models.CharField(_("name"), max_length=100)
     mobile = models.CharField(_("mobile"), max_length=20, validators=[validate_cn_mobile])
