@@ -15,6 +15,8 @@ from qualitymonth.review import Transition, Workflow
 
 from .enums import ACTIVITY_EDITABLE_STATES, ActivityStatus, CampaignStatus
 from .models import Activity, Campaign, ContentArea, Department, KeyArrangement
+from .search import activity_search_text
+from .signals import activity_cancelled
 
 FIRST_YEAR, LAST_YEAR = 1978, 2100
 
@@ -308,6 +310,7 @@ def activity_create(
     # Activity.clean() words every database constraint as a field message; checking the
     # constraints again by query would cost ten round trips per activity (bulk imports).
     activity.full_clean(validate_constraints=False)
+    activity.search_text = activity_search_text(activity)
     activity.save()
     activity.content_areas.set(content_areas)
     activity.co_organisers.set([d for d in co_organisers if d.pk != organiser.pk])
@@ -361,7 +364,8 @@ def activity_update(
     _check_campaign_headings(current, content_areas)
     current.full_clean(validate_constraints=False)  # see activity_create
     current.version += 1
-    current.save(update_fields=[*fields, "version", "updated_at"])
+    current.search_text = activity_search_text(current)
+    current.save(update_fields=[*fields, "search_text", "version", "updated_at"])
     if content_areas is not None:
         current.content_areas.set(content_areas)
     if co_organisers is not None:
@@ -453,15 +457,21 @@ def activity_reject(
 def activity_cancel(
     activity: Activity, *, actor, reason: str, expected_version: int | None = None
 ) -> Activity:
-    """Cancel a published activity with the reason (kept on the activity for its registrants)."""
-    return ACTIVITY_WORKFLOW.perform(
-        activity,
-        "cancel",
-        actor=actor,
-        comment=reason,
-        expected_version=expected_version,
-        extra={"cancellation_reason": (reason or "").strip()},
-    )
+    """Cancel a published activity with the reason (kept on the activity for its registrants).
+    Sends `activity_cancelled` in the same transaction (registrations are cancelled with it)."""
+    with transaction.atomic():
+        ACTIVITY_WORKFLOW.perform(
+            activity,
+            "cancel",
+            actor=actor,
+            comment=reason,
+            expected_version=expected_version,
+            extra={"cancellation_reason": (reason or "").strip()},
+        )
+        activity_cancelled.send(
+            sender=Activity, activity=activity, actor=actor, reason=activity.cancellation_reason
+        )
+    return activity
 
 
 def activity_bulk_approve(

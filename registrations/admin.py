@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import EnterpriseRepresentative
 from qualitymonth.admin import AuditedModelAdmin
 
-from .models import Enterprise, Registration
+from .models import Attendee, Enterprise, FeeComplaint, FeeComplaintEvidence, Registration
 
 
 class RepresentativeInline(admin.TabularInline):
@@ -44,19 +44,91 @@ class EnterpriseAdmin(AuditedModelAdmin):
     inlines = (RepresentativeInline,)
 
 
+class AttendeeInline(admin.TabularInline):
+    """The people the enterprise sends: given at sign-up, read-only here."""
+
+    model = Attendee
+    fields = ("name", "mobile")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Registration)
 class RegistrationAdmin(AuditedModelAdmin):
     """Registrations, to look up. Enterprises sign up and withdraw through the portal, where the
     capacity, the waiting list and the sign-up window are enforced; nothing is edited here."""
 
-    list_display = ("enterprise", "enterprise_uscc", "activity", "status", "created_at")
+    list_display = (
+        "enterprise",
+        "enterprise_uscc",
+        "activity",
+        "status",
+        "attendee_count",
+        "created_at",
+        "checked_in_at",
+    )
     list_filter = ("status", "activity__campaign", "created_at")
     list_select_related = ("enterprise", "activity")
-    search_fields = ("enterprise__name", "=enterprise__uscc", "activity__title")
+    search_fields = (
+        "enterprise__name",
+        "=enterprise__uscc",
+        "activity__title",
+        "=check_in_code",
+        "contact_name",
+        "=contact_mobile",
+    )
     date_hierarchy = "created_at"
     show_full_result_count = False
-    fields = ("activity", "enterprise", "status", "created_at", "updated_at")
-    readonly_fields = fields
+    fieldsets = (
+        (None, {"fields": ("activity", "enterprise", "status", "check_in_code")}),
+        (
+            _("Sign-up"),
+            {
+                "fields": (
+                    "attendee_count",
+                    "contact_name",
+                    "contact_mobile",
+                    "note",
+                    "registered_by",
+                )
+            },
+        ),
+        (
+            _("Record"),
+            {
+                "fields": (
+                    "created_at",
+                    "confirmed_at",
+                    "withdrawn_at",
+                    "checked_in_at",
+                    "checked_in_by",
+                    "updated_at",
+                )
+            },
+        ),
+    )
+    readonly_fields = (
+        "activity",
+        "enterprise",
+        "status",
+        "check_in_code",
+        "attendee_count",
+        "contact_name",
+        "contact_mobile",
+        "note",
+        "registered_by",
+        "created_at",
+        "confirmed_at",
+        "withdrawn_at",
+        "checked_in_at",
+        "checked_in_by",
+        "updated_at",
+    )
+    inlines = (AttendeeInline,)
 
     def has_add_permission(self, request):
         return False
@@ -70,3 +142,168 @@ class RegistrationAdmin(AuditedModelAdmin):
     @admin.display(description=_("Unified Social Credit Code"), ordering="enterprise__uscc")
     def enterprise_uscc(self, registration):
         return registration.enterprise.uscc
+
+
+@admin.register(Attendee)
+class AttendeeAdmin(AuditedModelAdmin):
+    """Attendees, to look up (e.g. by mobile number). They are given at sign-up on the portal."""
+
+    list_display = ("name", "mobile", "registration")
+    list_select_related = ("registration__enterprise", "registration__activity")
+    search_fields = ("name", "=mobile", "registration__enterprise__name")
+    show_full_result_count = False
+    fields = ("registration", "name", "mobile")
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+# --- fee complaints (administrators only: they name who reported) ------------------------------
+
+
+class FeeComplaintAdminAccess:
+    """Only those who handle fee complaints see them here; nothing is added, changed or deleted
+    (complaints are handled on the portal's complaint page, which writes the audit log)."""
+
+    def has_module_permission(self, request):
+        return request.user.has_perm("registrations.handle_fee_complaint")
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm("registrations.handle_fee_complaint")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+def _evidence_link(item):
+    from django.urls import reverse
+    from django.utils.html import format_html
+
+    url = reverse("complaints:evidence", args=[item.complaint.reference, item.pk])
+    return format_html('<a href="{}?download=1">{}</a>', url, item.original_name)
+
+
+class FeeComplaintEvidenceInline(FeeComplaintAdminAccess, admin.TabularInline):
+    model = FeeComplaintEvidence
+    fields = ("download", "content_type", "size", "sha256", "created_at")
+    readonly_fields = fields
+    extra = 0
+
+    @admin.display(description=_("file"))
+    def download(self, item):
+        return _evidence_link(item)
+
+
+@admin.register(FeeComplaint)
+class FeeComplaintAdmin(FeeComplaintAdminAccess, admin.ModelAdmin):
+    list_display = (
+        "reference",
+        "status",
+        "created_at",
+        "subject",
+        "reporter_name",
+        "evidence_count",
+    )
+    list_filter = ("status", "created_at")
+    list_select_related = ("activity", "organiser")
+    search_fields = (
+        "=reference",
+        "activity__title",
+        "organiser__name_zh",
+        "organiser_name",
+        "description",
+        "reporter_name",
+        "reporter_contact",
+        "reporter__email",
+    )
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    fieldsets = (
+        (None, {"fields": ("reference", "status", "portal_page", "created_at", "updated_at")}),
+        (
+            _("What was reported"),
+            {
+                "fields": (
+                    "activity",
+                    "organiser",
+                    "organiser_name",
+                    "description",
+                    "amount",
+                    "occurred_on",
+                )
+            },
+        ),
+        (
+            _("Reporter (confidential)"),
+            {"fields": ("reporter", "reporter_name", "reporter_contact")},
+        ),
+        (_("Handling"), {"fields": ("handled_by", "outcome")}),
+    )
+    readonly_fields = (
+        "reference",
+        "status",
+        "portal_page",
+        "created_at",
+        "updated_at",
+        "activity",
+        "organiser",
+        "organiser_name",
+        "description",
+        "amount",
+        "occurred_on",
+        "reporter",
+        "reporter_name",
+        "reporter_contact",
+        "handled_by",
+        "outcome",
+    )
+    inlines = (FeeComplaintEvidenceInline,)
+
+    def get_queryset(self, request):
+        from django.db.models import Count
+
+        return super().get_queryset(request).annotate(evidence_total=Count("evidence"))
+
+    @admin.display(description=_("reported"))
+    def subject(self, complaint):
+        return complaint.activity or complaint.organiser or complaint.organiser_name
+
+    @admin.display(description=_("evidence files"), ordering="evidence_total")
+    def evidence_count(self, complaint):
+        return complaint.evidence_total
+
+    @admin.display(description=_("handle on the portal"))
+    def portal_page(self, complaint):
+        from django.urls import reverse
+        from django.utils.html import format_html
+
+        url = reverse("complaints:detail", args=[complaint.reference])
+        return format_html('<a href="{}">{}</a>', url, _("Open the complaint's page"))
+
+
+@admin.register(FeeComplaintEvidence)
+class FeeComplaintEvidenceAdmin(FeeComplaintAdminAccess, admin.ModelAdmin):
+    list_display = ("original_name", "complaint", "content_type", "size", "sha256", "created_at")
+    list_select_related = ("complaint",)
+    list_filter = ("content_type", "created_at")
+    search_fields = ("original_name", "=sha256", "=complaint__reference")
+    show_full_result_count = False
+    fields = ("complaint", "download", "content_type", "size", "sha256", "created_at")
+    readonly_fields = fields
+
+    @admin.display(description=_("file"))
+    def download(self, item):
+        return _evidence_link(item)

@@ -160,3 +160,29 @@ def test_refuses_to_run_in_production(settings):
         seed()
     assert not User.objects.exists()
     assert not Activity.objects.exists()
+
+
+def test_registrations_are_complete_as_the_sign_up_service_leaves_them(demo):
+    from registrations.models import Attendee
+
+    registrations = list(Registration.objects.annotate(attendees_n=Count("attendees")))
+    assert len({r.check_in_code for r in registrations}) == len(registrations)
+    for r in registrations:
+        assert len(r.check_in_code) == 8
+        assert 1 <= r.attendees_n == r.attendee_count <= r.activity.attendees_per_enterprise
+        validate_cn_mobile(r.contact_mobile)
+        assert r.contact_name
+        assert (r.confirmed_at is not None) == (r.status == RegistrationStatus.CONFIRMED) or (
+            r.status in (RegistrationStatus.WITHDRAWN, RegistrationStatus.CANCELLED)
+        )
+        assert (r.withdrawn_at is not None) == (r.status == RegistrationStatus.WITHDRAWN)
+        if r.checked_in_at is not None:
+            assert r.status == RegistrationStatus.CONFIRMED
+    for attendee in Attendee.objects.all():
+        validate_cn_mobile(attendee.mobile)
+    # The September 2024 activities are over: most confirmed enterprises were checked in.
+    assert Registration.objects.filter(checked_in_at__isnull=False).exists()
+    confirmed = Count("registrations", filter=Q(registrations__status=RegistrationStatus.CONFIRMED))
+    mismatched = Activity.objects.annotate(n=confirmed).exclude(confirmed_count=F("n"))
+    assert not mismatched.exists()
+    assert Activity.objects.filter(confirmed_count__gt=0).exists()

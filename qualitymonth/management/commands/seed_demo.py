@@ -16,6 +16,7 @@ Running it again detects the demo data and only prints the logins.
 import datetime as dt
 import random
 import time
+from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
@@ -25,7 +26,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.core.management.color import no_style
 from django.db import connection, models, transaction
-from django.db.models import Max
+from django.db.models import Count, Exists, Max, OuterRef, Subquery
 from django.test.utils import override_settings
 from django.utils import timezone
 
@@ -49,7 +50,7 @@ from activities.reference_data import (
 from activities.romanise import ETHNIC_GROUPS
 from qualitymonth.audit import audit_log
 from registrations.enums import EnterpriseSize, RegistrationStatus
-from registrations.models import Enterprise, Registration
+from registrations.models import CHECK_IN_ALPHABET, Attendee, Enterprise, Registration
 from registrations.validators import uscc_complete
 
 DEMO_YEAR = 2024
@@ -261,6 +262,12 @@ GIVEN_NAMES = [
     "卫东", "玉兰",
 ]
 CONTACT_TITLES = ["老师", "科长", "主任", "处长", "女士", "先生"]
+NOTES = [
+    "我司将安排质量负责人参加。",
+    "参会人员中有一位需要无障碍通道。",
+    "如有资料请提前发送至联系人邮箱。",
+    "希望会后能与专家单独交流。",
+]
 BRANDS = [
     "恒信", "华瑞", "宏达", "鑫源", "天成", "永泰", "德丰", "金诚", "中科", "博远", "汇通",
     "瑞丰", "联创", "正泰", "新华", "安达", "诚信", "海天", "远景", "卓越", "精工", "同创",
@@ -480,6 +487,8 @@ class Eligible:
     cancelled: bool
     prefix: str
     demand: int | None = None  # how many enterprises sign up, when fixed
+    attendee_limit: int = 2
+    starts: dt.datetime | None = None
 
 
 class DemoWorld:
@@ -816,6 +825,7 @@ class DemoWorld:
         rng = self.rng
         tz = self.tz
         first = next_id(Activity)
+        self.activity_first_id = first
         self.eligible: list[Eligible] = []
         area_rows: list[tuple[int, int]] = []
         co_rows: list[tuple[int, int]] = []
@@ -869,6 +879,7 @@ class DemoWorld:
                     end = (start + dt.timedelta(days=days)).replace(hour=17, minute=30)
                 status = spec["status"] or rng.choices(statuses, weights=status_weights)[0]
                 signup = rng.random() < signup_share or (spec["fixed"] and kind != "publicity")
+                attendee_limit = rng.choice([1, 1, 2, 2, 2, 3, 5])
                 capacity = None
                 opens = closes = None
                 if signup:
@@ -891,6 +902,8 @@ class DemoWorld:
                                 status == ActivityStatus.CANCELLED,
                                 region["code"][:2],
                                 spec.get("demand"),
+                                attendee_limit,
+                                start,
                             )
                         )
                 online = kind == "online" or rng.random() < 0.08
@@ -947,7 +960,7 @@ class DemoWorld:
                     capacity,
                     opens,
                     closes,
-                    rng.choice([1, 1, 2, 2, 2, 3, 5]),
+                    attendee_limit,
                     contact,
                     phone,
                     "",
@@ -991,8 +1004,9 @@ class DemoWorld:
                 "updated_at",
                 "submitted_at",
                 "cancellation_reason",
+                "search_text",  # appended by with_search_text (end of this file)
             ],
-            rows(),
+            with_search_text(rows(), title=4, summary=5, description=6),
         )
         areas_field = Activity._meta.get_field("content_areas")
         self.writer.insert(
@@ -1080,27 +1094,106 @@ class DemoWorld:
                 window = (activity.closes - activity.opens).total_seconds()
                 offsets = sorted(rng.random() * window for _ in chosen)
                 confirmed = 0
+                held = activity.starts is not None and activity.starts < now
                 for e, offset in zip(chosen, offsets, strict=True):
                     created = activity.opens + dt.timedelta(seconds=offset)
                     updated = created
+                    # A seat was free when it arrived (whatever became of it later).
+                    seated = activity.capacity is None or confirmed < activity.capacity
+                    confirmed_at = created if seated else None
+                    withdrawn_at = checked_in_at = None
                     if activity.cancelled:
                         status = RegistrationStatus.CANCELLED
                         updated = activity.closes
                     elif e != demo_id and rng.random() < 0.04:
                         status = RegistrationStatus.WITHDRAWN
-                        updated = created + (activity.closes - created) * rng.random()
-                    elif activity.capacity is None or confirmed < activity.capacity:
+                        updated = withdrawn_at = (
+                            created + (activity.closes - created) * rng.random()
+                        )
+                    elif seated:
                         status = RegistrationStatus.CONFIRMED
                         confirmed += 1
+                        if held and rng.random() < 0.85:  # most came, and were checked in
+                            checked_in_at = activity.starts + dt.timedelta(
+                                minutes=rng.randint(-40, 20)
+                            )
+                            updated = checked_in_at
                     else:
                         status = RegistrationStatus.WAITING
-                    yield (activity.id, e, status, created, updated)
+                    while (code := "".join(choices(CHECK_IN_ALPHABET, k=8))) in codes:
+                        pass
+                    codes.add(code)
+                    attendees = rng.randint(1, activity.attendee_limit)
+                    attendee_counts.append(attendees)
+                    yield (
+                        registration_id + len(attendee_counts) - 1,
+                        activity.id,
+                        e,
+                        status,
+                        created,
+                        updated,
+                        attendees,
+                        person_name(rng),
+                        mobile_number(rng),
+                        rng.choice(NOTES) if rng.random() < 0.05 else "",
+                        code,
+                        confirmed_at,
+                        withdrawn_at,
+                        checked_in_at,
+                    )
 
-        return self.writer.insert(
+        now = timezone.now()
+        choices = rng.choices
+        codes = set(Registration.objects.values_list("check_in_code", flat=True))
+        registration_id = next_id(Registration)
+        attendee_counts = array("B")
+        count = self.writer.insert(
             Registration,
-            ["activity_id", "enterprise_id", "status", "created_at", "updated_at"],
+            [
+                "id",
+                "activity_id",
+                "enterprise_id",
+                "status",
+                "created_at",
+                "updated_at",
+                "attendee_count",
+                "contact_name",
+                "contact_mobile",
+                "note",
+                "check_in_code",
+                "confirmed_at",
+                "withdrawn_at",
+                "checked_in_at",
+            ],
             rows(),
         )
+        codes.clear()  # up to a million of them: free the memory now
+
+        def attendee_rows() -> Iterator[tuple]:
+            for offset, attendees in enumerate(attendee_counts):
+                for _ in range(attendees):
+                    yield (registration_id + offset, person_name(rng), mobile_number(rng))
+
+        self.writer.insert(Attendee, ["registration_id", "name", "mobile"], attendee_rows())
+        # Each activity's count of confirmed enterprises, as the sign-up service keeps it.
+        confirmed = Registration.objects.filter(
+            activity=OuterRef("pk"), status=RegistrationStatus.CONFIRMED
+        )
+        # Only rows that change: each updated row rewrites every index of the table.
+        Activity.objects.filter(pk__gte=self.activity_first_id).filter(Exists(confirmed)).update(
+            confirmed_count=Subquery(
+                confirmed.order_by().values("activity").annotate(n=Count("pk")).values("n")
+            )
+        )
+        return count
+
+
+def person_name(rng: random.Random) -> str:
+    return rng.choice(SURNAMES) + rng.choice(GIVEN_NAMES)
+
+
+def mobile_number(rng: random.Random) -> str:
+    return rng.choice(MOBILE_PREFIXES) + f"{rng.randrange(100_000_000):08d}"
 
 
 # --- the command --------------------------------------------------------------------------------
@@ -1179,7 +1272,7 @@ class Command(BaseCommand):
             step = time.monotonic()
             counts["registrations"] = world.registrations(options["registrations"])
             self.progress("Registrations", counts["registrations"], step)
-            world.writer.finish([Enterprise, Activity])
+            world.writer.finish([Enterprise, Activity, Registration])
             self.represent(users["enterprise"], world)
             audit_log(
                 None,
@@ -1284,3 +1377,15 @@ class Command(BaseCommand):
             )
         if changed_note:
             self.stdout.write("(The password is the demo one unless someone changed it.)")
+
+
+# --- search text (activities/search.py) ---------------------------------------------------------
+
+
+def with_search_text(rows: Iterable[tuple], *, title: int, summary: int, description: int):
+    """Each activity row with its search text appended: the characters and character pairs the
+    public search looks up (activities/search.py). `title` etc. are the texts' positions."""
+    from activities.search import search_text_for
+
+    for row in rows:
+        yield (*row, search_text_for(row[title], row[summary], row[description]))
