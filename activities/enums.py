@@ -33,3 +33,6 @@ class ActivityStatus(models.TextChoices):
 # Named groups of states, so rules read as the campaign speaks.
 ACTIVITY_PUBLISHED_STATES = (ActivityStatus.APPROVED,)
 ACTIVITY_EDITABLE_STATES = (ActivityStatus.DRAFT, ActivityStatus.RETURNED)
+# Shown to the public: published activities, and those cancelled after publication (marked so,
+# so that enterprises and calendar subscribers learn of the cancellation).
+ACTIVITY_PUBLIC_STATES = (*ACTIVITY_PUBLISHED_STATES, ActivityStatus.CANCELLED)

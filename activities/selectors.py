@@ -4,7 +4,7 @@ from django.db.models import Count, Q, QuerySet
 
 from accounts.rules import roles_of
 
-from .enums import ACTIVITY_PUBLISHED_STATES, CampaignStatus
+from .enums import ACTIVITY_PUBLIC_STATES, ACTIVITY_PUBLISHED_STATES, CampaignStatus
 from .models import Activity, Campaign, Department, KeyArrangement, Region
 
 
@@ -40,6 +40,11 @@ def activity_visible_to(user) -> QuerySet[Activity]:
     if roles.is_reviewer:
         visible |= region_scope_q(roles.reviewer_region)
     return activities.filter(visible)
+
+
+def activities_public() -> QuerySet[Activity]:
+    """Every activity the public may see on its pages and feeds: published or cancelled."""
+    return Activity.objects.filter(status__in=ACTIVITY_PUBLIC_STATES)
 
 
 def activity_published() -> QuerySet[Activity]:
