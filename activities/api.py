@@ -15,15 +15,24 @@ from drf_spectacular.utils import (
     extend_schema,
     extend_schema_view,
 )
-from rest_framework import mixins, permissions, serializers, status, viewsets
+from rest_framework import (
+    mixins,
+    pagination,
+    permissions,
+    renderers,
+    serializers,
+    status,
+    viewsets,
+)
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from accounts.rules import roles_of
+from qualitymonth.api import StandardPagination
 from qualitymonth.errors import DomainError
 from qualitymonth.models import AuditLogEntry
 
-from . import services
+from . import ical, services
 from .filters import (
     ActivityFilter,
     CampaignFilter,
@@ -174,6 +183,83 @@ class DepartmentViewSet(_ReferenceViewSet):
         return department_list()
 
 
+class ICalendarRenderer(renderers.BaseRenderer):
+    """text/calendar for the .ics endpoint. Its errors (a dict) are written as JSON."""
+
+    media_type = "text/calendar"
+    format = "ics"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        if isinstance(data, bytes | str):
+            return data
+        return renderers.JSONRenderer().render(data)
+
+
+class _ActivityCursor(pagination.CursorPagination):
+    ordering = ("starts_at", "id")
+    page_size = StandardPagination.page_size
+    page_size_query_param = StandardPagination.page_size_query_param
+    max_page_size = StandardPagination.max_page_size
+
+    def decode_cursor(self, request):
+        if not request.query_params.get(self.cursor_query_param):  # "?cursor=": the first page
+            return None
+        return super().decode_cursor(request)
+
+
+class ActivityPagination(StandardPagination):
+    """Page numbers with a total count by default. With ``cursor`` in the query string (empty
+    for the first page), pages follow a cursor by start time instead: no count, and the
+    thousandth page costs what the first does. The answer keeps its shape ("count" is null)."""
+
+    cursor_query_param = "cursor"
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.cursor = None
+        if self.cursor_query_param in request.query_params:
+            self.cursor = _ActivityCursor()
+            return self.cursor.paginate_queryset(queryset, request, view)
+        return super().paginate_queryset(queryset, request, view)
+
+    def get_paginated_response(self, data):
+        if self.cursor is None:
+            return super().get_paginated_response(data)
+        return Response(
+            {
+                "count": None,
+                "next": self.cursor.get_next_link(),
+                "previous": self.cursor.get_previous_link(),
+                "results": data,
+            }
+        )
+
+    def get_paginated_response_schema(self, schema):
+        answer = super().get_paginated_response_schema(schema)
+        answer["properties"]["count"]["nullable"] = True
+        answer["properties"]["count"]["description"] = str(
+            _("The number of matches; null when reading by cursor.")
+        )
+        return answer
+
+    def get_schema_operation_parameters(self, view):
+        return [
+            *super().get_schema_operation_parameters(view),
+            {
+                "name": self.cursor_query_param,
+                "required": False,
+                "in": "query",
+                "description": str(
+                    _(
+                        "Read by cursor, in order of start time: empty for the first page, then "
+                        "follow the next and previous links. Stays fast however deep one reads."
+                    )
+                ),
+                "schema": {"type": "string"},
+            },
+        ]
+
+
 # --- activities ---------------------------------------------------------------------------------
 
 UNAUTHENTICATED = OpenApiResponse(ErrorSerializer, description=_("Not signed in."))
@@ -290,6 +376,7 @@ def _with_related(queryset):
 class ActivityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = ActivitySerializer
     filterset_class = ActivityFilter
+    pagination_class = ActivityPagination
     permission_classes = [permissions.IsAuthenticatedOrReadOnly]
     # The input each write takes (the browsable API's forms); every write answers the activity.
     input_serializers = {
@@ -494,6 +581,47 @@ class ActivityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         }
         return Response(
             ActivityHistorySerializer(history, context=self.get_serializer_context()).data
+        )
+
+    @extend_schema(
+        tags=[ACTIVITIES_TAG],
+        summary=_("An activity as an iCalendar file"),
+        description=_(
+            "The published (or cancelled) activity as an RFC 5545 .ics file with one VEVENT, "
+            "to add to a calendar; a cancelled one has STATUS:CANCELLED. Any other activity "
+            "answers 404. Feeds to subscribe to, with every activity of the current campaign: "
+            "/calendar/activities.ics, per key arrangement /calendar/arrangements/{number}.ics "
+            "and per region /calendar/regions/{code}.ics."
+        ),
+        responses={
+            (200, "text/calendar"): OpenApiResponse(
+                OpenApiTypes.STR, description=_("The .ics file (text/calendar; charset=utf-8).")
+            ),
+            (404, "application/json"): NOT_FOUND,
+        },
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path="ical",
+        url_name="ical",
+        renderer_classes=[ICalendarRenderer],
+    )
+    def ical_file(self, request, pk=None):
+        activity = (
+            ical.activities_public()
+            .select_related("organiser", "region__parent__parent")
+            .filter(pk=pk)
+            .first()
+        )
+        if activity is None:
+            return Response(
+                {"detail": str(_("No such published activity."))},
+                status=status.HTTP_404_NOT_FOUND,
+                content_type="application/json",
+            )
+        return ical.ics_response(
+            [activity], request=request, name=activity.title, filename=f"activity-{activity.pk}.ics"
         )
 
 

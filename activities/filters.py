@@ -16,7 +16,13 @@ from drf_spectacular.utils import extend_schema_field
 
 from accounts.rules import roles_of
 
-from .enums import ActivityStatus, CampaignStatus, DepartmentLevel, RegionLevel
+from .enums import (
+    ACTIVITY_PUBLISHED_STATES,
+    ActivityStatus,
+    CampaignStatus,
+    DepartmentLevel,
+    RegionLevel,
+)
 from .models import Activity, Campaign, ContentArea, Department, KeyArrangement, Region
 from .selectors import region_scope_q
 
@@ -156,9 +162,17 @@ class _ActivityListFilter(django_filters.FilterSet):
     )
     organiser = IntegerFilter(field_name="organiser_id", label=_("organiser (department id)"))
     q = django_filters.CharFilter(
-        method=_search(["title__icontains", "summary__icontains"]),
-        label=_("title or summary (any part)"),
+        method="filter_q",
+        label=_(
+            "words in the title, summary or description (any part, one character up; "
+            "every word must appear)"
+        ),
     )
+
+    def filter_q(self, queryset, name, value):
+        from .search import activity_search
+
+        return activity_search(queryset, value)
 
     def filter_content_area(self, queryset, name, value):
         # A subquery, not a join: an activity must appear once however many areas it has.
@@ -177,6 +191,20 @@ class ActivityFilter(_ActivityListFilter):
     date_to = django_filters.DateFilter(
         field_name="starts_at", lookup_expr="date__lte", label=_("starting on or before this day")
     )
+    organiser = IntegerFilter(
+        method="filter_organiser",
+        label=_("department id: activities it organises or co-organises (as on the public list)"),
+    )
+    province = RegionScopeFilter(
+        label=_("province code, e.g. 440000: activities in that province (as on the public list)")
+    )
+    city = RegionScopeFilter(
+        label=_("city code, e.g. 440100: activities in that city (as on the public list)")
+    )
+    open_now = django_filters.BooleanFilter(
+        method="filter_open_now",
+        label=_("true: only published activities whose sign-up window is open now"),
+    )
     mine = django_filters.BooleanFilter(
         method="filter_mine",
         label=_(
@@ -193,12 +221,31 @@ class ActivityFilter(_ActivityListFilter):
             "content_area",
             "status",
             "region",
+            "province",
+            "city",
             "organiser",
             "date_from",
             "date_to",
+            "open_now",
             "mine",
             "q",
         ]
+
+    def filter_organiser(self, queryset, name, value):
+        # A subquery, not a join: an activity must appear once however many co-organisers it has.
+        co_organised = Activity.co_organisers.through.objects.filter(department_id=value)
+        return queryset.filter(Q(organiser_id=value) | Q(pk__in=co_organised.values("activity_id")))
+
+    def filter_open_now(self, queryset, name, value):
+        if not value:
+            return queryset
+        now = timezone.now()
+        return queryset.filter(
+            status__in=ACTIVITY_PUBLISHED_STATES,
+            signup_enabled=True,
+            signup_opens_at__lte=now,
+            signup_closes_at__gt=now,
+        )
 
     def filter_mine(self, queryset, name, value):
         if not value:
