@@ -3,6 +3,7 @@
 import secrets
 
 from django.conf import settings
+from django.core.files.storage import storages
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -11,6 +12,12 @@ from activities.models import Activity, Region
 
 from .enums import REGISTRATION_ACTIVE_STATES, EnterpriseSize, Industry, RegistrationStatus
 from .validators import normalise_mobile, normalise_uscc, validate_cn_mobile, validate_uscc
+
+
+def private_storage():
+    """Evidence is served only through permission-checked views, never from a public URL."""
+    return storages["private"]
+
 
 # Check-in codes are typed at the door: no 0/O, 1/I/L look-alikes.
 CHECK_IN_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -324,7 +331,7 @@ class FeeComplaintEvidence(models.Model):
     complaint = models.ForeignKey(
         FeeComplaint, verbose_name=_("complaint"), on_delete=models.CASCADE, related_name="evidence"
     )
-    file = models.FileField(_("file"), upload_to="complaints/%Y/%m/")
+    file = models.FileField(_("file"), upload_to="complaints/%Y/%m/", storage=private_storage)
     original_name = models.CharField(_("original file name"), max_length=255)
     content_type = models.CharField(_("type"), max_length=100)
     size = models.PositiveBigIntegerField(_("size (bytes)"))
