@@ -1,21 +1,36 @@
-"""/api/v1/ endpoints for enterprises and registrations (read-only for now).
+"""/api/v1/ endpoints for enterprises and registrations: reading them, and for an enterprise's
+representatives signing up and withdrawing.
 
 Both need a signed-in caller and show only what `registrations.selectors` lets that person see;
 anything else answers 404, so the API never confirms that another enterprise's record exists.
+Sign-up and withdrawal call the same services as the web pages (`registrations.services`); the
+exception handler in `qualitymonth.api` turns their refusals into 400/403/409.
 """
 
 import django_filters
-from django.db.models import Q
+from django.db.models import Prefetch, Q
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import permissions, viewsets
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, permissions, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
 
+from accounts.rules import roles_of
 from activities.filters import IntegerFilter, RegionScopeFilter
+from activities.serializers import ErrorSerializer
+from qualitymonth.errors import NotAllowed
 
+from . import services
 from .enums import EnterpriseSize, Industry, RegistrationStatus
-from .models import Enterprise, Registration
-from .selectors import enterprise_visible_to, registration_visible_to
-from .serializers import EnterpriseSerializer, RegistrationSerializer
+from .models import Attendee, Enterprise, Registration
+from .selectors import enterprise_visible_to, registration_visible_to, with_waiting_position
+from .serializers import (
+    EnterpriseSerializer,
+    RegistrationCreateSerializer,
+    RegistrationSerializer,
+    RegistrationWithdrawSerializer,
+)
 
 TAG = "enterprises and registrations"
 
@@ -48,10 +63,22 @@ class RegistrationFilter(django_filters.FilterSet):
     activity = IntegerFilter(field_name="activity_id", label=_("activity id"))
     enterprise = IntegerFilter(field_name="enterprise_id", label=_("enterprise id"))
     status = django_filters.ChoiceFilter(choices=RegistrationStatus.choices, label=_("status"))
+    mine = django_filters.BooleanFilter(
+        method="only_mine",
+        label=_("true: only the registrations of the enterprise the caller represents"),
+    )
 
     class Meta:
         model = Registration
-        fields = ["campaign", "activity", "enterprise", "status"]
+        fields = ["campaign", "activity", "enterprise", "status", "mine"]
+
+    def only_mine(self, queryset, name, value):
+        if not value:
+            return queryset
+        enterprise_id = roles_of(self.request.user).enterprise_id
+        if enterprise_id is None:
+            return queryset.none()
+        return queryset.filter(enterprise_id=enterprise_id)
 
 
 @extend_schema_view(
@@ -76,10 +103,34 @@ class EnterpriseViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         return (
-            enterprise_visible_to(self.request.user)
-            .select_related("region")
-            .order_by("name", "id")
+            enterprise_visible_to(self.request.user).select_related("region").order_by("name", "id")
         )
+
+
+INVALID = OpenApiResponse(
+    OpenApiTypes.OBJECT,
+    description=_(
+        "Invalid input, or refused by a rule, in the request's language. Messages per field, "
+        'e.g. {"attendees": ["Give the name of attendee 2."]}; a rule refusing the whole '
+        'action answers {"detail": ..., "code": ...}, e.g. code "already_registered", '
+        '"signup_closed", "signup_not_open_yet", "activity_not_published", "too_many_attendees".'
+    ),
+)
+UNAUTHENTICATED = OpenApiResponse(ErrorSerializer, description=_("Not signed in."))
+FORBIDDEN = OpenApiResponse(
+    ErrorSerializer,
+    description=_(
+        "The caller may not do this: e.g. signing up without representing an enterprise (or "
+        "before verifying their email address), or a reviewer withdrawing a registration."
+    ),
+)
+NOT_FOUND = OpenApiResponse(
+    ErrorSerializer, description=_("No such registration, or one the caller may not see.")
+)
+CONFLICT = OpenApiResponse(
+    ErrorSerializer,
+    description=_("The registration is no longer active (already withdrawn or cancelled)."),
+)
 
 
 @extend_schema_view(
@@ -88,7 +139,9 @@ class EnterpriseViewSet(viewsets.ReadOnlyModelViewSet):
         summary=_("List registrations"),
         description=_(
             "Registrations the caller may see: their enterprise's for a representative, those "
-            "for their department's activities for staff, those of their region for a reviewer."
+            "for their department's activities for staff, those of their region for a reviewer. "
+            "With mine=true, only the registrations of the enterprise the caller represents, "
+            "each with its status, its place on the waiting list and its check-in code."
         ),
     ),
     retrieve=extend_schema(
@@ -96,18 +149,103 @@ class EnterpriseViewSet(viewsets.ReadOnlyModelViewSet):
         summary=_("One registration"),
         description=_("A registration the caller may not see answers 404."),
     ),
+    create=extend_schema(
+        tags=[TAG],
+        summary=_("Sign the enterprise up for an activity"),
+        description=_(
+            "For a representative of an enterprise whose email address is verified: signs their "
+            "enterprise up, free of charge. Confirmed (with a check-in code) while the activity "
+            "has seats, otherwise on its waiting list (with the place); the first waiting "
+            "enterprise is confirmed automatically when a seat frees up. Only published "
+            "activities, inside their sign-up window, once per enterprise."
+        ),
+        request=RegistrationCreateSerializer,
+        responses={
+            201: RegistrationSerializer,
+            400: INVALID,
+            401: UNAUTHENTICATED,
+            403: FORBIDDEN,
+        },
+    ),
 )
-class RegistrationViewSet(viewsets.ReadOnlyModelViewSet):
+class RegistrationViewSet(
+    mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
     serializer_class = RegistrationSerializer
     filterset_class = RegistrationFilter
     permission_classes = [permissions.IsAuthenticated]
+    input_serializers = {
+        "create": RegistrationCreateSerializer,
+        "withdraw": RegistrationWithdrawSerializer,
+    }
 
     def get_queryset(self):
-        return (
+        return with_waiting_position(
             registration_visible_to(self.request.user)
             .select_related("activity__campaign", "activity__region", "enterprise")
+            .prefetch_related(Prefetch("attendees", queryset=Attendee.objects.order_by("id")))
             .order_by("-created_at", "-id")
         )
+
+    def get_serializer_class(self):
+        return self.input_serializers.get(self.action, RegistrationSerializer)
+
+    def _present(self, registration, status_code=status.HTTP_200_OK) -> Response:
+        """The registration as the caller now sees it (status and waiting place fresh)."""
+        current = self.get_queryset().get(pk=registration.pk)
+        data = RegistrationSerializer(current, context=self.get_serializer_context()).data
+        return Response(data, status=status_code)
+
+    def create(self, request, *args, **kwargs):
+        enterprise_id = roles_of(request.user).enterprise_id
+        if enterprise_id is None:
+            raise NotAllowed(_("Only a representative of an enterprise can sign it up."))
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        enterprise = Enterprise.objects.get(pk=enterprise_id)
+        registration = services.registration_sign_up(
+            data["activity"],
+            actor=request.user,
+            enterprise=enterprise,
+            attendees=[dict(attendee) for attendee in data["attendees"]],
+            contact_name=data.get("contact_name") or enterprise.contact_name,
+            contact_mobile=data.get("contact_mobile") or enterprise.mobile,
+            note=data["note"],
+        )
+        return self._present(registration, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        tags=[TAG],
+        summary=_("Withdraw a registration"),
+        description=_(
+            "The enterprise's representative withdraws at will, free of charge; the organiser's "
+            "staff and administrators give a reason, which the enterprise is told. A confirmed "
+            "registration frees its seat, and the first enterprise on the waiting list is "
+            "confirmed automatically. Answers the withdrawn registration."
+        ),
+        request=RegistrationWithdrawSerializer,
+        responses={
+            200: RegistrationSerializer,
+            400: INVALID,
+            401: UNAUTHENTICATED,
+            403: FORBIDDEN,
+            404: NOT_FOUND,
+            409: CONFLICT,
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def withdraw(self, request, pk=None):
+        registration = self.get_object()
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.registration_withdraw(
+            registration, actor=request.user, reason=serializer.validated_data["reason"]
+        )
+        return self._present(registration)
 
 
 def register(router):

@@ -1,12 +1,16 @@
 """API representations of enterprises and their registrations."""
 
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from accounts.rules import roles_of
 from activities.enums import ActivityStatus
+from activities.models import Activity
+from activities.selectors import activity_visible_to
 from activities.serializers import RegionBriefSerializer
 
-from .models import Enterprise, Registration
+from .models import Attendee, Enterprise, Registration
 
 
 def _display(source: str):
@@ -62,6 +66,24 @@ class RegisteredActivitySerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=ActivityStatus.choices, read_only=True)
 
 
+class AttendeeSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Attendee
+        fields = ["name", "mobile"]
+        extra_kwargs = {
+            "name": {"help_text": _("The person's name.")},
+            "mobile": {
+                "help_text": _("A mainland mobile number, e.g. 13800138000."),
+                "validators": [],  # the sign-up service checks it, with a message per attendee
+            },
+        }
+
+
+# Shown only to those the enterprise gave them to: its representatives, the organiser's staff
+# and administrators (`registrations.view_registrant_contacts`); null for everyone else.
+PRIVATE_FIELDS = ("attendees", "contact_name", "contact_mobile", "note")
+
+
 class RegistrationSerializer(serializers.ModelSerializer):
     activity = RegisteredActivitySerializer(read_only=True)
     enterprise = EnterpriseBriefSerializer(read_only=True)
@@ -70,6 +92,26 @@ class RegistrationSerializer(serializers.ModelSerializer):
         read_only=True,
         help_text=_("Confirmed or on the waiting list (not withdrawn or cancelled)."),
     )
+    waiting_position = serializers.IntegerField(
+        read_only=True,
+        allow_null=True,
+        help_text=_("The place on the activity's waiting list (1 is next); null unless waiting."),
+    )
+    check_in_code = serializers.SerializerMethodField(
+        help_text=_(
+            "Shown at the door (also as a QR code) once confirmed. Only the enterprise's "
+            "representatives see it; null for everyone else."
+        )
+    )
+    attendees = AttendeeSerializer(
+        many=True,
+        read_only=True,
+        allow_null=True,
+        help_text=_("Who attends. Null for callers not given the registrants' contacts."),
+    )
+    contact_name = serializers.CharField(read_only=True, allow_null=True)
+    contact_mobile = serializers.CharField(read_only=True, allow_null=True)
+    note = serializers.CharField(read_only=True, allow_null=True)
 
     class Meta:
         model = Registration
@@ -80,7 +122,97 @@ class RegistrationSerializer(serializers.ModelSerializer):
             "status",
             "status_display",
             "is_active",
+            "waiting_position",
+            "check_in_code",
+            "attendee_count",
+            "attendees",
+            "contact_name",
+            "contact_mobile",
+            "note",
+            "confirmed_at",
+            "withdrawn_at",
+            "checked_in_at",
             "created_at",
             "updated_at",
         ]
         read_only_fields = fields
+
+    def _user(self):
+        request = self.context.get("request")
+        return getattr(request, "user", None)
+
+    def _represents(self, registration: Registration) -> bool:
+        return roles_of(self._user()).enterprise_id == registration.enterprise_id
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_check_in_code(self, registration: Registration) -> str | None:
+        return registration.check_in_code if self._represents(registration) else None
+
+    def to_representation(self, registration):
+        data = super().to_representation(registration)
+        if not getattr(registration, "waiting_position", None):
+            data["waiting_position"] = None
+        user = self._user()
+        if not (
+            self._represents(registration)
+            or (
+                user is not None
+                and user.has_perm("registrations.view_registrant_contacts", registration.activity)
+            )
+        ):
+            for name in PRIVATE_FIELDS:
+                data[name] = None
+        return data
+
+
+class SignUpActivityField(serializers.PrimaryKeyRelatedField):
+    """An activity the caller can see: any other id is "not found", whether it exists or not."""
+
+    def get_queryset(self):
+        request = self.context.get("request")
+        return activity_visible_to(getattr(request, "user", None))
+
+
+class RegistrationCreateSerializer(serializers.Serializer):
+    """What an enterprise's representative sends to sign the enterprise up."""
+
+    activity = SignUpActivityField(
+        queryset=Activity.objects.none(), help_text=_("The id of the activity.")
+    )
+    attendees = AttendeeSerializer(
+        many=True,
+        help_text=_(
+            "Who attends: 1 to the activity's attendees per enterprise, each with a name and a "
+            "mainland mobile number."
+        ),
+    )
+    contact_name = serializers.CharField(
+        max_length=100,
+        required=False,
+        help_text=_("Whom the organiser calls. The enterprise's contact person if left out."),
+    )
+    contact_mobile = serializers.CharField(
+        max_length=20,
+        required=False,
+        help_text=_("The contact's mobile. The enterprise's mobile if left out."),
+    )
+    note = serializers.CharField(
+        max_length=500,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=_("Anything the organiser should know."),
+    )
+
+
+class RegistrationWithdrawSerializer(serializers.Serializer):
+    reason = serializers.CharField(
+        max_length=500,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=_(
+            "Why. Optional for the enterprise; the organiser's staff and administrators must say "
+            "why, and the enterprise is told."
+        ),
+    )

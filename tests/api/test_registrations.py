@@ -128,9 +128,11 @@ def test_registration_filters(world, firms):
     assert ids(client.get("/api/v1/registrations/", {"campaign": 2023})) == [withdrawn.pk]
 
 
-def test_registrations_cannot_be_written_through_the_api_yet(firms):
+def test_registrations_are_never_edited_or_deleted_through_the_api(firms):
+    # Signing up and withdrawing are their own endpoints (tests/api/test_registration_api.py).
     client = client_as(representative_of(firms["gz"]))
+    path = f"/api/v1/registrations/{firms['gz_registration'].pk}/"
 
-    response = client.post("/api/v1/registrations/", {"activity": 1})
-
-    assert response.status_code == 405
+    assert client.put(path, {}, format="json").status_code == 405
+    assert client.patch(path, {}, format="json").status_code == 405
+    assert client.delete(path).status_code == 405
