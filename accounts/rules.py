@@ -228,6 +228,30 @@ rules.add_perm(
     | reviews_registered_activity,
 )
 
+# Sign-up: a representative signs their own enterprise up for a published activity (the window,
+# the capacity and the attendee limit are the service's business).
+rules.add_perm("registrations.sign_up", is_enterprise_representative & is_published_activity)
+# The enterprise withdraws its own registration; the organiser (or an administrator) may, with a
+# reason.
+rules.add_perm(
+    "registrations.withdraw_registration",
+    is_platform_admin | represents_registered_enterprise | organises_registered_activity,
+)
+# Registrants, waiting list, capacity and check-in of an activity: its organiser's.
+rules.add_perm("registrations.manage_registrations", is_platform_admin | is_organiser_staff)
+# Reading an activity's registrants (and exporting them): also its co-organisers and the
+# reviewers of its region, read-only. The registrants' mobiles are personal data: only the
+# organiser, to whom the enterprise gave them, and administrators see them unmasked.
+rules.add_perm(
+    "registrations.view_registrants",
+    is_platform_admin | is_organiser_staff | is_co_organiser_staff | reviews_activity_region,
+)
+rules.add_perm("registrations.view_registrant_contacts", is_platform_admin | is_organiser_staff)
+rules.add_perm("registrations.export_campaign_registrations", is_platform_admin)
+
+# Fee complaints name who reported them: administrators only, nobody in the reported department.
+rules.add_perm("registrations.handle_fee_complaint", is_platform_admin)
+
 rules.add_perm("accounts.invite_staff", is_platform_admin)
 rules.add_perm("accounts.grant_roles", is_platform_admin)
 rules.add_perm("accounts.revoke_token", is_own)

@@ -150,6 +150,9 @@ STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
+# Files only some people may see (complaint evidence, unpublished reports): never under a
+# public URL; views check the permission and stream them.
+PRIVATE_MEDIA_ROOT = env.path("PRIVATE_MEDIA_ROOT", default=BASE_DIR / "private-media")
 
 # Storage: local files by default, S3-compatible object storage when a bucket is configured.
 AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="")
@@ -159,10 +162,20 @@ if AWS_STORAGE_BUCKET_NAME:
     AWS_DEFAULT_ACL = None
     AWS_QUERYSTRING_AUTH = True
     default_storage = {"BACKEND": "storages.backends.s3.S3Storage"}
+    # Same bucket, own prefix; objects are private and reached only through signed URLs.
+    private_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {"location": "private", "default_acl": "private", "querystring_auth": True},
+    }
 else:
     default_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    private_storage = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(PRIVATE_MEDIA_ROOT), "base_url": None},
+    }
 STORAGES = {
     "default": default_storage,
+    "private": private_storage,
     "staticfiles": {
         "BACKEND": (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"
@@ -174,6 +187,9 @@ STORAGES = {
 
 # Cache (and with it rate limits and lockout counters): Redis when CACHE_URL is set.
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://qualitymonth")}
+# The public list of activities is rendered at most once per this many seconds for each filter
+# combination and language (0: never cached). Each activity's own page is always live.
+PUBLIC_LIST_CACHE_SECONDS = env.int("PUBLIC_LIST_CACHE_SECONDS", default=30)
 SESSION_ENGINE = env.str("SESSION_ENGINE", default="django.contrib.sessions.backends.db")
 
 # Email: printed to the console by default, SMTP when EMAIL_URL says so

@@ -17,8 +17,9 @@ from activities.models import (
     KeyArrangement,
     Region,
 )
+from activities.search import search_text_for
 from registrations.enums import EnterpriseSize, Industry, RegistrationStatus
-from registrations.models import Enterprise, Registration
+from registrations.models import Attendee, Enterprise, Registration
 from registrations.validators import uscc_check_character
 
 
@@ -151,6 +152,9 @@ class ActivityFactory(factory.django.DjangoModelFactory):
     contact_phone = "010-12345678"
     no_fee_declared = True
     status = ActivityStatus.APPROVED
+    search_text = factory.LazyAttribute(
+        lambda o: search_text_for(o.title, o.summary, o.description)
+    )
 
 
 _uscc_counter = iter(range(10_000_000, 99_999_999))
@@ -183,6 +187,15 @@ class RegistrationFactory(factory.django.DjangoModelFactory):
     activity = factory.SubFactory(ActivityFactory)
     enterprise = factory.SubFactory(EnterpriseFactory)
     status = RegistrationStatus.CONFIRMED
+
+
+class AttendeeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Attendee
+
+    registration = factory.SubFactory(RegistrationFactory)
+    name = factory.Sequence(lambda n: f"参会人{n}")
+    mobile = "13912345678"
 
 
 class DepartmentMembershipFactory(factory.django.DjangoModelFactory):

@@ -278,6 +278,54 @@ OBJECT_PERMISSIONS = {
             "admin": ALL_REGISTRATIONS,
         },
     ),
+    "registrations.sign_up": (
+        ALL_ACTIVITIES,
+        # A pending claim and staff sign nobody up. Superusers pass every has_perm; the service
+        # still signs up only the enterprise the person represents.
+        {"rep_e1": PUBLIC, "admin": ALL_ACTIVITIES},
+    ),
+    "registrations.withdraw_registration": (
+        ALL_REGISTRATIONS,
+        {
+            "rep_e1": {"r1", "r3"},
+            "staff_a": {"r1"},
+            "staff_b": {"r2", "r3"},
+            "staff_b_reviewer_gd": {"r2", "r3"},  # as organiser staff, not as reviewer
+            "admin": ALL_REGISTRATIONS,
+        },
+    ),
+    "registrations.manage_registrations": (
+        ALL_ACTIVITIES,
+        {
+            "staff_a": {"a_pub", "a_draft"},
+            "staff_b": {"b_sub"},  # the co-organiser does not
+            "staff_b_reviewer_gd": {"b_sub"},
+            "admin": ALL_ACTIVITIES,
+        },
+    ),
+    "registrations.view_registrants": (
+        ALL_ACTIVITIES,
+        {
+            "staff_a": {"a_pub", "a_draft"},
+            "staff_b": {"b_sub"},
+            "staff_co": {"b_sub"},  # read-only, mobiles masked
+            "reviewer_gd": {"a_pub", "a_draft", "n_returned"},
+            "reviewer_sz": {"a_pub", "n_returned"},
+            "reviewer_js": {"b_sub"},
+            "reviewer_national": ALL_ACTIVITIES,
+            "staff_b_reviewer_gd": {"a_pub", "a_draft", "b_sub", "n_returned"},
+            "admin": ALL_ACTIVITIES,
+        },
+    ),
+    "registrations.view_registrant_contacts": (
+        ALL_ACTIVITIES,
+        {
+            "staff_a": {"a_pub", "a_draft"},
+            "staff_b": {"b_sub"},
+            "staff_b_reviewer_gd": {"b_sub"},  # as organiser staff, not as reviewer
+            "admin": ALL_ACTIVITIES,
+        },
+    ),
     "accounts.revoke_token": (
         ALL_TOKENS,
         {
@@ -300,8 +348,10 @@ GLOBAL_PERMISSIONS = {
         "staff_b_reviewer_gd",
         "admin",
     },
+    "registrations.export_campaign_registrations": {"admin"},
     "accounts.invite_staff": {"admin"},
     "accounts.grant_roles": {"admin"},
+    "registrations.handle_fee_complaint": {"admin"},
 }
 
 

@@ -21,7 +21,7 @@ from accounts.models import (
 from activities.models import Activity, ActivityImport, Campaign
 from qualitymonth.audit import audit_log
 from qualitymonth.models import AuditLogEntry, ReviewDecision
-from registrations.models import Registration
+from registrations.models import Attendee, FeeComplaint, FeeComplaintEvidence, Registration
 from tests import factories
 
 PORTAL_APPS = ("qualitymonth", "accounts", "activities", "registrations")
@@ -31,10 +31,13 @@ NO_ADD = {
     AuditLogEntry,
     PersonalToken,
     Registration,
+    Attendee,
     EnterpriseRepresentative,
     EnterpriseSignup,
     ReviewDecision,
     ActivityImport,
+    FeeComplaint,  # reports come from the public form; handled on the portal's complaint page
+    FeeComplaintEvidence,
 }
 
 
@@ -85,6 +88,7 @@ def superuser(client):
 def one_of_each(superuser):
     """At least one row of every model, so change pages and list columns have something to show."""
     registration = factories.RegistrationFactory()
+    factories.AttendeeFactory(registration=registration)
     activity = registration.activity
     activity.content_areas.add(factories.ContentAreaFactory(campaign=activity.campaign))
     factories.DepartmentMembershipFactory()
