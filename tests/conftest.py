@@ -175,3 +175,14 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         terminalreporter.section(title, sep="!", red=True, bold=True)
         for nodeid, reason in skipped:
             write(f"{nodeid}: {reason}", yellow=True)
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Every test starts in the portal's default language, whatever the one before left active."""
+    from django.conf import settings as django_settings
+    from django.utils import translation
+
+    translation.activate(django_settings.LANGUAGE_CODE)
+    yield
+    translation.activate(django_settings.LANGUAGE_CODE)

@@ -90,8 +90,7 @@ def test_copy_refuses_a_year_that_has_a_campaign(campaign_2024):
     with pytest.raises(DomainError) as refused:
         campaign_copy(campaign_2024, year=2025, actor=None, theme_zh="另一个主题")
 
-    with translation.override("en"):
-        assert str(refused.value) == "There is already a campaign for 2025."
+    assert str(refused.value) == "2025年质量月活动已存在。"  # in the portal's default language
     assert refused.value.code == "campaign_year_taken"
     assert Campaign.objects.filter(year=2025).count() == 1
     assert Campaign.objects.get(year=2025).theme_zh == campaign_2024.theme_zh
@@ -131,7 +130,7 @@ def test_command_copies_with_the_new_theme(campaign_2024):
 
 def test_command_refuses_an_existing_year_and_an_unknown_source(campaign_2024):
     call_command("copy_campaign", "2024", "2025", stdout=io.StringIO())
-    with pytest.raises(CommandError, match="already a campaign for 2025"):
+    with pytest.raises(CommandError, match="2025年质量月活动已存在"):
         call_command("copy_campaign", "2024", "2025", stdout=io.StringIO())
     with pytest.raises(CommandError, match="no campaign for 2019"):
         call_command("copy_campaign", "2019", "2030", stdout=io.StringIO())

@@ -305,7 +305,7 @@ def test_import_errors_name_their_lines(reference):
             stdin=io.StringIO("code,name_zh,name_en,parent_code\n33010X,坏代码,,\n"),
             stderr=err,
         )
-    assert "Line 2" in err.getvalue()
+    assert "第 2 行" in err.getvalue()  # line 2, in the portal's default language
     assert "33010X" in err.getvalue()
 
 

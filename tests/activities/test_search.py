@@ -182,7 +182,7 @@ def test_the_search_index_exists_and_serves_a_two_character_query():
     template = factories.ActivityFactory(campaign=campaign)
     rng = random.Random(4)
     rows = []
-    for i in range(2000):
+    for i in range(20000):
         title = "".join(rng.choice(WORDS) for _ in range(12)) + f"{i}"
         rows.append(
             Activity(

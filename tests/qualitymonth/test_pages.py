@@ -297,7 +297,7 @@ def test_403_page_is_friendly(rf, world):
     html = response.content.decode()
 
     assert response.status_code == 403
-    assert "You may not open this page" in html
+    assert "您无权访问此页面" in html  # Chinese by default
     assert "next=/somewhere/" in html  # a way to log in and come back
 
 
