@@ -5,7 +5,6 @@ import io
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.utils import translation
 
 from activities.enums import CampaignStatus
 from activities.models import Campaign
