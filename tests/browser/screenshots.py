@@ -55,14 +55,14 @@ def page_name(path: str) -> str:
 
 
 def log_in(driver, base_url: str, credentials: str) -> None:
-    """Sign in through the site administration's login form (the portal's own may change)."""
+    """Sign in through the portal's own login form (works for every role, unlike the admin's)."""
     email, _, password = credentials.partition(":")
-    driver.get(urljoin(base_url, "/admin/login/"))
+    driver.get(urljoin(base_url, "/accounts/login/"))
     driver.find_element(By.NAME, "username").send_keys(email)
     driver.find_element(By.NAME, "password").send_keys(password)
-    driver.find_element(By.CSS_SELECTOR, "[type=submit]").click()
+    driver.find_element(By.CSS_SELECTOR, "main [type=submit]").click()
     try:
-        WebDriverWait(driver, 10).until(lambda d: "/admin/login/" not in d.current_url)
+        WebDriverWait(driver, 10).until(lambda d: "/accounts/login/" not in d.current_url)
     except TimeoutException:
         sys.exit(f"Could not log in as {email}: check the credentials.")
 
