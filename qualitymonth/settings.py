@@ -153,6 +153,8 @@ MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 # Files only some people may see (complaint evidence, unpublished reports): never under a
 # public URL; views check the permission and stream them.
 PRIVATE_MEDIA_ROOT = env.path("PRIVATE_MEDIA_ROOT", default=BASE_DIR / "private-media")
+# Largest video a feedback report accepts (bytes); 2 GB by default.
+FEEDBACK_VIDEO_MAX_BYTES = env.int("FEEDBACK_VIDEO_MAX_BYTES", default=2 * 1024**3)
 
 # Storage: local files by default, S3-compatible object storage when a bucket is configured.
 AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="")

@@ -1,0 +1,1 @@
+"""Feedback reports (issue 5): summaries, cases and their media."""
