@@ -1,5 +1,7 @@
 """Reads of campaign data. Every queryset a person sees is limited here to what they may see."""
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Count, Q, QuerySet
 
 from accounts.rules import roles_of
@@ -7,13 +9,26 @@ from accounts.rules import roles_of
 from .enums import ACTIVITY_PUBLIC_STATES, ACTIVITY_PUBLISHED_STATES, CampaignStatus
 from .models import Activity, Campaign, Department, KeyArrangement, Region
 
+CURRENT_CAMPAIGN_CACHE_KEY = "activities:campaign-current"
+
 
 def campaign_current() -> Campaign | None:
-    """The campaign the portal shows: the newest open one, otherwise the newest of all."""
-    return (
+    """The campaign the portal shows: the newest open one, otherwise the newest of all.
+
+    Every page's layout asks for it, so it is cached (CURRENT_CAMPAIGN_CACHE_SECONDS) and the
+    cache is dropped whenever a campaign is saved or deleted (activities/signals.py)."""
+    seconds = settings.CURRENT_CAMPAIGN_CACHE_SECONDS
+    if seconds:
+        cached = cache.get(CURRENT_CAMPAIGN_CACHE_KEY)
+        if cached is not None:
+            return cached or None  # False: there is no campaign
+    found = (
         Campaign.objects.filter(status=CampaignStatus.OPEN).order_by("-year").first()
         or Campaign.objects.order_by("-year").first()
     )
+    if seconds:
+        cache.set(CURRENT_CAMPAIGN_CACHE_KEY, found or False, seconds)
+    return found
 
 
 def region_scope_q(region: Region | None, field: str = "region") -> Q:

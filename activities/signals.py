@@ -1,8 +1,18 @@
 """Signals the activities app sends, so that upper layers (registrations) can react without the
-activities app importing them."""
+activities app importing them; and the app's own receivers."""
 
-from django.dispatch import Signal
+from django.core.cache import cache
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import Signal, receiver
 
 # Sent inside the transaction that cancels a published activity, after its status is saved.
 # Arguments: activity (the cancelled Activity), actor (who cancelled it), reason (str).
 activity_cancelled = Signal()
+
+
+@receiver([post_save, post_delete], sender="activities.Campaign")
+def forget_current_campaign(**kwargs):
+    """A changed campaign may change which one is current, or its name and theme."""
+    from .selectors import CURRENT_CAMPAIGN_CACHE_KEY
+
+    cache.delete(CURRENT_CAMPAIGN_CACHE_KEY)

@@ -192,6 +192,8 @@ CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://qualitymonth"
 # The public list of activities is rendered at most once per this many seconds for each filter
 # combination and language (0: never cached). Each activity's own page is always live.
 PUBLIC_LIST_CACHE_SECONDS = env.int("PUBLIC_LIST_CACHE_SECONDS", default=30)
+# The current campaign, which every page's layout shows; dropped when a campaign changes.
+CURRENT_CAMPAIGN_CACHE_SECONDS = env.int("CURRENT_CAMPAIGN_CACHE_SECONDS", default=300)
 SESSION_ENGINE = env.str("SESSION_ENGINE", default="django.contrib.sessions.backends.db")
 
 # Email: printed to the console by default, SMTP when EMAIL_URL says so

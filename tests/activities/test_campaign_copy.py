@@ -133,3 +133,4 @@ def test_command_refuses_an_existing_year_and_an_unknown_source(campaign_2024):
         call_command("copy_campaign", "2024", "2025", stdout=io.StringIO())
     with pytest.raises(CommandError, match="no campaign for 2019"):
         call_command("copy_campaign", "2019", "2030", stdout=io.StringIO())
+
