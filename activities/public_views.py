@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 import segno
 from django import forms
 from django.conf import settings
+from django.contrib.messages import get_messages
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import Q, QuerySet
@@ -22,6 +23,7 @@ from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -315,7 +317,32 @@ def activity_list(request):
 
     The part below the heading is the same for everyone asking the same question in the same
     language, so it is cached for PUBLIC_LIST_CACHE_SECONDS (places left may lag that long;
-    each activity's own page is live)."""
+    each activity's own page is live). Anonymous visitors, who are most of the traffic, get the
+    whole page from the cache: it holds nothing personal (no CSRF token: the language switch is a
+    link), and the key includes the language and the full query."""
+    page_key = None
+    if (
+        settings.PUBLIC_LIST_CACHE_SECONDS
+        and not request.user.is_authenticated
+        and not len(get_messages(request))
+    ):
+        page_key = (
+            "public:page:"
+            + hashlib.sha256(repr((get_language(), request.get_full_path())).encode()).hexdigest()
+        )
+        cached = cache.get(page_key)
+        if cached is not None:
+            response = HttpResponse(cached)
+            patch_vary_headers(response, ("Cookie",))
+            return response
+    response = _activity_list_page(request)
+    if page_key and response.status_code == 200:
+        cache.set(page_key, response.content, settings.PUBLIC_LIST_CACHE_SECONDS)
+    patch_vary_headers(response, ("Cookie",))
+    return response
+
+
+def _activity_list_page(request):
     campaign = _current_campaign()
     context = {
         "campaign": campaign,

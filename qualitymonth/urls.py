@@ -13,6 +13,7 @@ admin.site.index_title = views.ADMIN_INDEX_TITLE
 urlpatterns = [
     path("", views.home, name="home"),
     path("i18n/setlang/", set_language, name="set_language"),
+    path("i18n/<str:code>/", views.switch_language, name="switch_language"),
     path("accounts/", include("accounts.urls")),
     path("", include("activities.urls")),
     path("workspace/registrations/", include("registrations.organiser_urls")),

@@ -1,8 +1,11 @@
-from django.http import HttpResponseServerError
+from django.conf import settings
+from django.http import HttpResponseRedirect, HttpResponseServerError
 from django.shortcuts import render
 from django.template import loader
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import requires_csrf_token
+from django.views.decorators.http import require_safe
 
 from activities.selectors import (
     campaign_current,
@@ -47,3 +50,28 @@ def server_error(request):
     # A standalone template and no context processors: the database may be what failed.
     page = loader.get_template("errors/500.html").render({"request": request})
     return HttpResponseServerError(page)
+
+
+@require_safe
+def switch_language(request, code):
+    """Switch the site's language by a plain link (no form, no CSRF token in the page header, so
+    public pages can be cached whole for anonymous visitors). Only a cookie changes: harmless."""
+    supported = {language for language, _name in settings.LANGUAGES}
+    target = request.GET.get("next") or "/"
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = "/"
+    response = HttpResponseRedirect(target)
+    if code in supported:
+        response.set_cookie(
+            settings.LANGUAGE_COOKIE_NAME,
+            code,
+            max_age=settings.LANGUAGE_COOKIE_AGE,
+            path=settings.LANGUAGE_COOKIE_PATH,
+            domain=settings.LANGUAGE_COOKIE_DOMAIN,
+            secure=settings.LANGUAGE_COOKIE_SECURE,
+            httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+            samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+        )
+    return response

@@ -486,3 +486,23 @@ def test_a_long_search_result_says_how_many_roughly(campaign):
     text = page(response)
     assert "5 activities" in text or "About" in text or "More than 2 activities" in text
     assert titles(response) == ["医药活动0", "医药活动1"]
+
+
+def test_visitors_get_the_whole_list_page_from_the_cache(
+    client, settings, django_assert_num_queries
+):
+    from django.core.cache import cache
+
+    settings.PUBLIC_LIST_CACHE_SECONDS = 30
+    cache.clear()
+    factories.ActivityFactory()
+    first = client.get("/activities/")
+    assert first.status_code == 200
+    assert "csrfmiddlewaretoken" not in first.content.decode()  # nothing personal to cache
+    with django_assert_num_queries(0):
+        again = client.get("/activities/")
+    assert again.content == first.content
+    assert "Cookie" in again["Vary"]
+    client.cookies["django_language"] = "en"
+    assert client.get("/activities/").content != first.content  # one page per language
+    cache.clear()

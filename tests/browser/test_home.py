@@ -9,16 +9,9 @@ THEME_EN = "Strengthen quality support and build a strong quality country"
 
 
 def switch_language(browser, language: str) -> None:
-    """Use the layout's language switch (Django's set_language form) like a visitor would."""
-    form = browser.find("form[action$='/i18n/setlang/']")
-    buttons = form.find_elements("css selector", f"button[name='language'][value='{language}']")
-    if buttons:
-        browser.submit_and_wait(buttons[0])
-        return
-    from selenium.webdriver.support.ui import Select
-
-    Select(form.find_element("css selector", "select[name='language']")).select_by_value(language)
-    browser.submit_and_wait(form.find_element("css selector", "[type='submit']"))
+    """Use the layout's language switch (a plain link per language) like a visitor would."""
+    link = browser.find(f".language-switch a[hreflang='{language}']")
+    browser.submit_and_wait(link)
 
 
 @pytest.fixture

@@ -207,10 +207,30 @@ def test_layout_for_a_visitor(client, world):
     assert f'href="{reverse("api-docs")}"' in html
     assert reverse("admin:index") not in html
     assert "Log out" not in html
-    # The language switch is a plain form: it works without JavaScript.
-    assert f'action="{reverse("set_language")}" method="post"' in html
-    assert 'name="language" value="en"' in html
-    assert '<input type="hidden" name="next" value="/">' in html
+    # The language switch is a plain link: it works without JavaScript and carries no CSRF
+    # token, so public pages can be cached whole for visitors.
+    assert f'href="{reverse("switch_language", args=["en"])}?next=/"' in html
+    assert "csrfmiddlewaretoken" not in html
+
+
+@pytest.mark.django_db
+def test_the_language_link_switches_and_returns_to_the_page(client, world):
+    response = client.get(reverse("switch_language", args=["en"]), {"next": "/calendar/"})
+    assert response.status_code == 302
+    assert response["Location"] == "/calendar/"
+    assert client.cookies["django_language"].value == "en"
+    assert '<html lang="en">' in client.get("/").content.decode()
+
+
+@pytest.mark.django_db
+def test_the_language_link_refuses_to_send_visitors_elsewhere(client, world):
+    response = client.get(
+        reverse("switch_language", args=["en"]), {"next": "https://evil.example.com/"}
+    )
+    assert response["Location"] == "/"
+    unknown = client.get(reverse("switch_language", args=["xx"]), {"next": "/"})
+    assert unknown.status_code == 302
+    assert "django_language" not in unknown.cookies
 
 
 @pytest.mark.django_db
