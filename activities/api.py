@@ -378,6 +378,7 @@ class ActivityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     filterset_class = ActivityFilter
     pagination_class = ActivityPagination
     permission_classes = [permissions.IsAuthenticatedOrReadOnly]
+    lookup_value_regex = r"\d+"  # /activities/abc/… is a 404, never a query with a bad id
     # The input each write takes (the browsable API's forms); every write answers the activity.
     input_serializers = {
         "create": ActivityCreateSerializer,

@@ -10,7 +10,8 @@ from . import calendar_views
 class IsoDateConverter:
     """A day as YYYY-MM-DD; an impossible date (2024-02-30) does not match, so it is a 404."""
 
-    regex = r"\d{4}-\d{2}-\d{2}"
+    # Years the campaign can have (1978-2100); 0001 or 9999 would overflow date arithmetic.
+    regex = r"(?:19|20|21)\d{2}-\d{2}-\d{2}"
 
     def to_python(self, value: str) -> dt.date:
         try:

@@ -54,9 +54,14 @@ class WithinRegionFilter(RegionScopeFilter):
 
 @extend_schema_field(OpenApiTypes.INT)
 class IntegerFilter(django_filters.NumberFilter):
-    """A whole number (a year, a heading's number, an id); anything else is a 400."""
+    """A whole number (a year, a heading's number, an id); anything else is a 400, and so is a
+    number too large for a database id (SQLite would fail on it)."""
 
     field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("max_value", 2**63 - 1)
+        super().__init__(*args, **kwargs)
 
 
 def _search(fields: list[str]):

@@ -16,6 +16,7 @@ from django import forms
 from django.conf import settings
 from django.contrib.messages import get_messages
 from django.core.cache import cache
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import connection
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpResponse
@@ -68,17 +69,31 @@ def seats_left(activity: Activity) -> int | None:
     return max(activity.capacity - activity.confirmed_count, 0)
 
 
+ID_MAX = 2**63 - 1  # the largest id a database column holds
+DATE_RANGE = [
+    MinValueValidator(dt.date(1978, 1, 1)),
+    MaxValueValidator(dt.date(2100, 12, 31)),
+]
+
+
 class ActivityFilterForm(forms.Form):
     """The list's query string. Values that do not parse are ignored (and said so), never a 500."""
 
     q = forms.CharField(label=_("Search"), required=False, max_length=100, strip=True)
-    key_arrangement = forms.IntegerField(label=_("Key arrangement"), required=False, min_value=1)
-    content_area = forms.IntegerField(label=_("Content area"), required=False, min_value=1)
+    key_arrangement = forms.IntegerField(
+        label=_("Key arrangement"), required=False, min_value=1, max_value=ID_MAX
+    )
+    content_area = forms.IntegerField(
+        label=_("Content area"), required=False, min_value=1, max_value=ID_MAX
+    )
     province = forms.RegexField(label=_("Province"), regex=r"^[1-9]\d0000$", required=False)
     city = forms.RegexField(label=_("City"), regex=r"^[1-9]\d{5}$", required=False)
-    organiser = forms.IntegerField(label=_("Organised by"), required=False, min_value=1)
-    date_from = forms.DateField(label=_("From"), required=False)
-    date_to = forms.DateField(label=_("To"), required=False)
+    organiser = forms.IntegerField(
+        label=_("Organised by"), required=False, min_value=1, max_value=ID_MAX
+    )
+    # Outside the years a campaign can have, a date would overflow the arithmetic on it.
+    date_from = forms.DateField(label=_("From"), required=False, validators=DATE_RANGE)
+    date_to = forms.DateField(label=_("To"), required=False, validators=DATE_RANGE)
     open_now = forms.BooleanField(label=_("Sign-up open now"), required=False)
     per_page = forms.IntegerField(required=False, min_value=1, max_value=PER_PAGE_MAX)
 
@@ -86,6 +101,9 @@ class ActivityFilterForm(forms.Form):
         """The valid values only (an invalid field counts as not given)."""
         self.is_valid()
         return {k: v for k, v in self.cleaned_data.items() if v not in (None, "", False)}
+
+
+LIST_PARAMETERS = {*ActivityFilterForm.base_fields, "after", "before"}
 
 
 def _day_start(day: dt.date) -> dt.datetime:
@@ -325,6 +343,9 @@ def activity_list(request):
         settings.PUBLIC_LIST_CACHE_SECONDS
         and not request.user.is_authenticated
         and not len(get_messages(request))
+        # Only questions the list understands: junk parameters must not fill the cache.
+        and set(request.GET) <= LIST_PARAMETERS
+        and len(request.GET.urlencode()) <= 300
     ):
         page_key = (
             "public:page:"

@@ -188,7 +188,11 @@ STORAGES = {
 }
 
 # Cache (and with it rate limits and lockout counters): Redis when CACHE_URL is set.
-CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://qualitymonth")}
+CACHES = {
+    "default": env.cache("CACHE_URL", default="locmemcache://qualitymonth"),
+    # Rate-limit counters, apart from page caches that many distinct URLs could evict.
+    "ratelimit": env.cache("RATELIMIT_CACHE_URL", default="locmemcache://qualitymonth-ratelimit"),
+}
 # The public list of activities is rendered at most once per this many seconds for each filter
 # combination and language (0: never cached). Each activity's own page is always live.
 PUBLIC_LIST_CACHE_SECONDS = env.int("PUBLIC_LIST_CACHE_SECONDS", default=30)

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
@@ -184,12 +184,17 @@ def _stored_name(kind: EvidenceKind) -> str:
 # --- rate limit --------------------------------------------------------------------------------
 
 
+def _counters():
+    # Counters live apart from page caches, which a flood of distinct URLs could evict.
+    return caches["ratelimit"]
+
+
 def _rate_key(ip: str | None) -> str:
     return f"registrations:fee-complaint-rate:{ip or 'unknown'}"
 
 
 def fee_complaint_rate_count(ip: str | None) -> int:
-    return int(cache.get(_rate_key(ip), 0))
+    return int(_counters().get(_rate_key(ip), 0))
 
 
 def fee_complaint_rate_limited(ip: str | None) -> bool:
@@ -200,11 +205,12 @@ def fee_complaint_rate_limited(ip: str | None) -> bool:
 def fee_complaint_rate_record(ip: str | None) -> None:
     key = _rate_key(ip)
     # The window starts at the first report and is not extended by later ones.
-    if not cache.add(key, 1, RATE_LIMIT_WINDOW):
+    counters = _counters()
+    if not counters.add(key, 1, RATE_LIMIT_WINDOW):
         try:
-            cache.incr(key)
+            counters.incr(key)
         except ValueError:  # expired in between
-            cache.add(key, 1, RATE_LIMIT_WINDOW)
+            counters.add(key, 1, RATE_LIMIT_WINDOW)
 
 
 # --- submitting ----------------------------------------------------------------------------------

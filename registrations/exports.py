@@ -223,7 +223,28 @@ def iter_rows(export: RegistrationExport) -> Iterator[list]:
                     "activity_region": _localized(r, "x_activity_region"),
                     "activity_starts": when(r["x_activity_starts"]),
                 }
-            yield [values[c.key] for c in export.columns]
+            yield [defuse_formula(values[c.key]) for c in export.columns]
+
+
+# Spreadsheets run a cell that starts with one of these as a formula (CSV/formula injection):
+# names and notes typed by enterprises must stay text.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def defuse_formula(value):
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def _defused_sql(expression: str) -> str:
+    """The same in SQL, for the COPY path."""
+    text = f"({expression})::text"
+    quote = "''''"  # SQL for one single-quote character
+    return (
+        f"CASE WHEN left({text}, 1) IN ('=', '+', '-', '@', chr(9), chr(13)) "
+        f"THEN {quote} || {text} ELSE {text} END"
+    )
 
 
 # --- CSV ---------------------------------------------------------------------------------------
@@ -308,6 +329,13 @@ def copy_statement(export: RegistrationExport, connection) -> tuple[str, list]:
             select.append(text_time(f"x_{key}"))
         else:
             select.append(f"q.x_{key}")
+    select = [
+        # Times and our own labels (the expressions with parameters) need no defusing.
+        expression
+        if column.key in TIME_KEYS or "%s" in expression
+        else _defused_sql(expression)
+        for column, expression in zip(export.columns, select, strict=True)
+    ]
     order = ", ".join(f"q.{key}" for key in _order_keys(export))
     statement = (
         f"COPY (SELECT {', '.join(select)} FROM ({inner}) q ORDER BY {order}) "  # noqa: S608

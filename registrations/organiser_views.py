@@ -59,7 +59,8 @@ class CapacityForm(forms.Form):
 class CheckInForm(forms.Form):
     code = forms.CharField(
         label=_("Check-in code"),
-        max_length=20,
+        # A scanner types the whole URL of the confirmation's QR code; the code is taken from it.
+        max_length=300,
         help_text=_(
             "The 8 characters under the enterprise's QR code; case and spaces do not matter."
         ),

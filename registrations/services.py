@@ -423,7 +423,7 @@ def _promote_waiting(activity: Activity, *, actor, now) -> list[Registration]:
     )
     while True:
         first = (
-            waiting.select_for_update(skip_locked=False)
+            waiting.select_for_update(of=("self",))
             .select_related("enterprise")
             .order_by("created_at", "id")
             .first()
@@ -510,7 +510,7 @@ def registrations_cancel_with_activity(activity: Activity, *, actor, reason: str
     email each enterprise's representatives the reason. Returns how many were cancelled."""
     now = timezone.now()
     active = list(
-        Registration.objects.select_for_update()
+        Registration.objects.select_for_update(of=("self",))
         .filter(activity_id=activity.pk, status__in=REGISTRATION_ACTIVE_STATES)
         .select_related("enterprise")
         .order_by("id")
@@ -584,7 +584,7 @@ def registration_check_in(activity: Activity, *, actor, code: str) -> Registrati
     now = timezone.now()
     with transaction.atomic():
         registration = (
-            Registration.objects.select_for_update()
+            Registration.objects.select_for_update(of=("self",))
             .filter(check_in_code=normalised)
             .select_related("enterprise", "activity")
             .first()
@@ -598,8 +598,8 @@ def registration_check_in(activity: Activity, *, actor, code: str) -> Registrati
             )
         if registration.activity_id != activity.pk:
             raise DomainError(
-                _("The code %(code)s is for another activity: “%(title)s”.")
-                % {"code": normalised, "title": registration.activity.title},
+                # Not its title: the activity may be another department's, or unpublished.
+                _("The code %(code)s is for another activity.") % {"code": normalised},
                 code="code_other_activity",
                 field="code",
             )

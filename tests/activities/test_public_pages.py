@@ -506,3 +506,37 @@ def test_visitors_get_the_whole_list_page_from_the_cache(
     client.cookies["django_language"] = "en"
     assert client.get("/activities/").content != first.content  # one page per language
     cache.clear()
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["/calendar/9999-12-31/", "/calendar/0001-01-01/", "/api/v1/activities/abc/ical/"],
+)
+def test_odd_addresses_are_not_found_rather_than_errors(client, url):
+    assert client.get(url).status_code == 404
+
+
+def test_junk_parameters_do_not_fill_the_page_cache(client, settings):
+    from django.core.cache import cache
+
+    settings.PUBLIC_LIST_CACHE_SECONDS = 30
+    cache.clear()
+    factories.ActivityFactory()
+    before = len(cache._cache)  # locmem's store
+    for n in range(20):
+        assert client.get(f"/activities/?junk={n}").status_code == 200
+    assert len(cache._cache) - before <= 3  # reference choices and the results part, not 20 pages
+    cache.clear()
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["?date_to=9999-12-31", "?date_from=0001-01-01", "?organiser=99999999999999999999999"],
+)
+def test_odd_filter_values_are_ignored_rather_than_errors(client, query):
+    factories.ActivityFactory()
+    assert client.get("/activities/" + query).status_code == 200
+
+
+def test_the_api_refuses_an_id_too_large_for_the_database(client):
+    assert client.get("/api/v1/activities/?organiser=99999999999999999999999").status_code == 400

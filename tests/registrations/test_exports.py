@@ -371,3 +371,14 @@ def test_mask_mobile():
     assert exports.mask_mobile("13800138000") == "138****8000"
     assert exports.mask_mobile("") == ""
     assert exports.mask_mobile("123") == "****"
+
+
+@pytest.mark.django_db
+def test_cells_typed_by_enterprises_never_run_as_spreadsheet_formulas():
+    from registrations.exports import defuse_formula
+
+    assert defuse_formula("=CMD|'/c calc'!A1") == "'=CMD|'/c calc'!A1"
+    assert defuse_formula("+86 138") == "'+86 138"
+    assert defuse_formula("@SUM(A1)") == "'@SUM(A1)"
+    assert defuse_formula("杭州质量科技有限公司") == "杭州质量科技有限公司"
+    assert defuse_formula(3) == 3

@@ -4,7 +4,7 @@ the reporter's identity never reaches anyone else."""
 import datetime as dt
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import caches
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
@@ -36,9 +36,9 @@ def upload(name, content, content_type="application/octet-stream"):
 
 @pytest.fixture(autouse=True)
 def _fresh_rate_limit():
-    cache.clear()
+    caches["ratelimit"].clear()
     yield
-    cache.clear()
+    caches["ratelimit"].clear()
 
 
 @pytest.fixture

@@ -265,7 +265,7 @@ def test_a_code_of_another_activity_is_refused(activity, staff, full):
     response = browser(staff).post(check_in_url(activity), {"code": stranger.check_in_code})
 
     assert response.status_code == 409
-    assert "is for another activity: “宁波标准化培训班”" in page(response)
+    assert "is for another activity." in page(response)
     stranger.refresh_from_db()
     assert stranger.checked_in_at is None
 
