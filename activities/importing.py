@@ -61,7 +61,7 @@ from .models import (
 )
 from .reference_data import MUNICIPALITY_PREFIXES
 from .selectors import campaign_current
-from .services import _check_campaign_headings, activity_create
+from .services import activity_check_headings, activity_create
 
 logger = logging.getLogger(__name__)
 
@@ -787,7 +787,7 @@ def check_row(row: ParsedRow, layout: Layout, *, campaign, organiser, actor) -> 
     # correct, so validating the constraints themselves (a query each, most of full_clean's cost)
     # adds nothing here; `activity_create` validates everything again before it saves.
     for check in (
-        lambda: _check_campaign_headings(activity, row.content_areas),
+        lambda: activity_check_headings(activity, row.content_areas),
         lambda: activity.full_clean(validate_constraints=False),
     ):
         try:

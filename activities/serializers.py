@@ -11,10 +11,14 @@ from rest_framework import serializers
 
 from qualitymonth.models import ReviewDecisionKind
 
-from .enums import ACTIVITY_EDITABLE_STATES
 from .models import Activity, Campaign, ContentArea, Department, KeyArrangement, Region
 from .selectors import campaign_current
-from .services import ACTIVITY_EDITABLE_FIELDS, ACTIVITY_REVIEWED_FIELDS, ACTIVITY_WORKFLOW
+from .services import (
+    ACTIVITY_EDITABLE_FIELDS,
+    ACTIVITY_REVIEWED_FIELDS,
+    ACTIVITY_WORKFLOW,
+    activity_may_edit,
+)
 
 
 def _localized(help_text):
@@ -174,11 +178,7 @@ ACTIVITY_ACTIONS = ("update", *ACTIVITY_WORKFLOW.transitions)
 def activity_allowed_actions(activity: Activity, user) -> list[str]:
     """The actions `user` may take on `activity` now, asking the same permissions and states the
     services check (so a client shows exactly the buttons that will work)."""
-    actions = []
-    if activity.status in ACTIVITY_EDITABLE_STATES and user.has_perm(
-        "activities.change_activity", activity
-    ):
-        actions.append("update")
+    actions = ["update"] if activity_may_edit(activity, user) else []
     actions.extend(t.name for t in ACTIVITY_WORKFLOW.allowed(activity, user))
     return actions
 

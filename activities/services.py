@@ -265,7 +265,7 @@ def _field_labels() -> dict[str, str]:
 ACTIVITY_WORKFLOW.field_labels = _field_labels()
 
 
-def _check_campaign_headings(activity: Activity, content_areas) -> None:
+def activity_check_headings(activity: Activity, content_areas) -> None:
     errors = {}
     if activity.key_arrangement_id and activity.key_arrangement.campaign_id != activity.campaign_id:
         errors["key_arrangement"] = _("Choose a key arrangement of this activity's campaign.")
@@ -273,6 +273,14 @@ def _check_campaign_headings(activity: Activity, content_areas) -> None:
         errors["content_areas"] = _("Choose content areas of this activity's campaign.")
     if errors:
         raise ValidationError(errors)
+
+
+def activity_may_edit(activity: Activity, user) -> bool:
+    """Whether `user` may change the activity's details now (the rule activity_update enforces),
+    for showing an Edit button or an API's allowed actions."""
+    return activity.status in ACTIVITY_EDITABLE_STATES and user.has_perm(
+        "activities.change_activity", activity
+    )
 
 
 @transaction.atomic
@@ -306,7 +314,7 @@ def activity_create(
         status=ActivityStatus.DRAFT,
         **fields,
     )
-    _check_campaign_headings(activity, content_areas)
+    activity_check_headings(activity, content_areas)
     # Activity.clean() words every database constraint as a field message; checking the
     # constraints again by query would cost ten round trips per activity (bulk imports).
     activity.full_clean(validate_constraints=False)
@@ -361,7 +369,7 @@ def activity_update(
     before = ACTIVITY_WORKFLOW.snapshot(current)
     for name, value in fields.items():
         setattr(current, name, value)
-    _check_campaign_headings(current, content_areas)
+    activity_check_headings(current, content_areas)
     current.full_clean(validate_constraints=False)  # see activity_create
     current.version += 1
     current.search_text = activity_search_text(current)

@@ -38,6 +38,7 @@ from .selectors import (
 from .services import (
     ACTIVITY_WORKFLOW,
     activity_cancel,
+    activity_may_edit,
     activity_missing_for_submission,
     activity_submit,
     activity_update,
@@ -379,7 +380,7 @@ def _manage_context(request, activity: Activity, *, cancel_form=None) -> dict:
     co_organising = (
         not may_change and roles.department_id is not None and is_co_organiser_staff(user, activity)
     )
-    editable = may_change and activity.status in ACTIVITY_EDITABLE_STATES
+    editable = activity_may_edit(activity, user)
     return {
         "activity": activity,
         "history": activity_history(activity),
