@@ -24,7 +24,7 @@ from .enums import (
     RegionLevel,
 )
 from .models import Activity, Campaign, ContentArea, Department, KeyArrangement, Region
-from .selectors import region_scope_q
+from .selectors import organised_by_q, region_scope_q
 
 
 @extend_schema_field(OpenApiTypes.STR)
@@ -237,9 +237,7 @@ class ActivityFilter(_ActivityListFilter):
         ]
 
     def filter_organiser(self, queryset, name, value):
-        # A subquery, not a join: an activity must appear once however many co-organisers it has.
-        co_organised = Activity.co_organisers.through.objects.filter(department_id=value)
-        return queryset.filter(Q(organiser_id=value) | Q(pk__in=co_organised.values("activity_id")))
+        return queryset.filter(organised_by_q(value))
 
     def filter_open_now(self, queryset, name, value):
         if not value:
@@ -258,10 +256,7 @@ class ActivityFilter(_ActivityListFilter):
         department_id = roles_of(getattr(self.request, "user", None)).department_id
         if department_id is None:
             return queryset.none()
-        co_organised = Activity.co_organisers.through.objects.filter(department_id=department_id)
-        return queryset.filter(
-            Q(organiser_id=department_id) | Q(pk__in=co_organised.values("activity_id"))
-        )
+        return queryset.filter(organised_by_q(department_id))
 
 
 class ReviewQueueFilter(_ActivityListFilter):

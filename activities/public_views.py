@@ -33,7 +33,7 @@ from django.views.decorators.http import require_safe
 from .enums import ActivityStatus, DepartmentLevel, RegionLevel
 from .models import Activity, Department, Region
 from .search import activity_search
-from .selectors import activities_public, campaign_current, region_scope_q
+from .selectors import activities_public, campaign_current, organised_by_q, region_scope_q
 
 PER_PAGE = 20
 PER_PAGE_MAX = 50
@@ -125,10 +125,7 @@ def activities_filtered(campaign, filters: dict, *, now: dt.datetime) -> QuerySe
     if region_code:
         activities = activities.filter(region_scope_q(Region(code=region_code)))
     if "organiser" in filters:
-        co = Activity.co_organisers.through.objects.filter(department_id=filters["organiser"])
-        activities = activities.filter(
-            Q(organiser_id=filters["organiser"]) | Q(pk__in=co.values("activity_id"))
-        )
+        activities = activities.filter(organised_by_q(filters["organiser"]))
     if "date_from" in filters:
         activities = activities.filter(ends_at__gte=_day_start(filters["date_from"]))
     if "date_to" in filters:

@@ -38,6 +38,16 @@ def region_scope_q(region: Region | None, field: str = "region") -> Q:
     return Q(**{f"{field}__code__startswith": region.scope_prefix})
 
 
+def organised_by_q(department_id: int) -> Q:
+    """Activities the department organises or co-organises. A subquery, not a join: an activity
+    appears once however many co-organisers it has."""
+    return Q(organiser_id=department_id) | Q(
+        pk__in=Activity.co_organisers.through.objects.filter(department_id=department_id).values(
+            "activity_id"
+        )
+    )
+
+
 def activity_visible_to(user) -> QuerySet[Activity]:
     """Published activities, plus those the person organises, co-organises, reviews or
     administers. Each activity once, however many co-organisers it has."""
@@ -47,11 +57,7 @@ def activity_visible_to(user) -> QuerySet[Activity]:
         return activities
     visible = Q(status__in=ACTIVITY_PUBLISHED_STATES)
     if roles.department_id is not None:
-        visible |= Q(organiser_id=roles.department_id) | Q(
-            pk__in=Activity.co_organisers.through.objects.filter(
-                department_id=roles.department_id
-            ).values("activity_id")
-        )
+        visible |= organised_by_q(roles.department_id)
     if roles.is_reviewer:
         visible |= region_scope_q(roles.reviewer_region)
     return activities.filter(visible)
@@ -158,11 +164,7 @@ def activity_workspace_scope(user) -> QuerySet[Activity]:
         return visible
     scope = None
     if roles.department_id is not None:
-        scope = Q(organiser_id=roles.department_id) | Q(
-            pk__in=Activity.co_organisers.through.objects.filter(
-                department_id=roles.department_id
-            ).values("activity_id")
-        )
+        scope = organised_by_q(roles.department_id)
     if roles.is_reviewer:
         in_region = region_scope_q(roles.reviewer_region)
         scope = in_region if scope is None else scope | in_region
@@ -184,14 +186,7 @@ def activity_workspace(
 
     activities = activity_workspace_scope(user)
     if department is not None:
-        activities = activities.filter(
-            Q(organiser_id=department.pk)
-            | Q(
-                pk__in=Activity.co_organisers.through.objects.filter(
-                    department_id=department.pk
-                ).values("activity_id")
-            )
-        ).annotate(
+        activities = activities.filter(organised_by_q(department.pk)).annotate(
             is_co_organised=ExpressionWrapper(
                 ~Q(organiser_id=department.pk), output_field=BooleanField()
             )
