@@ -255,3 +255,66 @@ rules.add_perm("registrations.handle_fee_complaint", is_platform_admin)
 rules.add_perm("accounts.invite_staff", is_platform_admin)
 rules.add_perm("accounts.grant_roles", is_platform_admin)
 rules.add_perm("accounts.revoke_token", is_own)
+
+# --- feedback after the month ---------------------------------------------------------------
+
+
+@rules.predicate
+def is_report_department_staff(user, report):
+    return report is not None and roles_of(user).department_id == report.department_id
+
+
+@rules.predicate
+def reviews_report_region(user, report):
+    return report is not None and reviews_department_region(user, report.department)
+
+
+@rules.predicate
+def is_published_case(user, case):
+    return case is not None and case.published_at is not None
+
+
+@rules.predicate
+def reviews_case_region(user, case):
+    return case is not None and reviews_report_region(user, case.report)
+
+
+@rules.predicate
+def may_see_case_report(user, case):
+    return case is not None and (
+        is_report_department_staff(user, case.report) or reviews_report_region(user, case.report)
+    )
+
+
+@rules.predicate
+def is_public_media(user, media):
+    # Media of a published typical case is public; everything else stays with the report.
+    return media is not None and media.case_id is not None and media.case.published_at is not None
+
+
+@rules.predicate
+def may_see_media_report(user, media):
+    return media is not None and (
+        is_report_department_staff(user, media.report) or reviews_report_region(user, media.report)
+    )
+
+
+# The report, its cases and media: the department's staff, the reviewers of its region (national
+# reviewers for national departments) and administrators.
+rules.add_perm(
+    "feedback.view_report", is_platform_admin | is_report_department_staff | reviews_report_region
+)
+# Editing (in draft or returned; the services check the state) and submitting: the department's.
+rules.add_perm("feedback.change_report", is_platform_admin | is_report_department_staff)
+rules.add_perm("feedback.submit_report", is_platform_admin | is_report_department_staff)
+rules.add_perm("feedback.review_report", is_platform_admin | reviews_report_region)
+rules.add_perm("feedback.view_report_queue", is_platform_admin | is_reviewer)
+# Who has not reported yet, and reminders: administrators and reviewers (for their region).
+rules.add_perm("feedback.view_overdue", is_platform_admin | is_reviewer)
+rules.add_perm("feedback.send_reminder", is_platform_admin | reviews_department_region)
+# Reviewers choose accepted cases (with consent) for the public showcase.
+rules.add_perm("feedback.publish_case", is_platform_admin | reviews_case_region)
+rules.add_perm("feedback.view_case", is_published_case | is_platform_admin | may_see_case_report)
+rules.add_perm("feedback.view_media", is_public_media | is_platform_admin | may_see_media_report)
+# Granting a department a later deadline.
+rules.add_perm("feedback.extend_deadline", is_platform_admin)

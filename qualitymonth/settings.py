@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "accounts",
     "activities",
     "registrations",
+    "feedback",
 ]
 
 MIDDLEWARE = [
@@ -155,6 +156,23 @@ MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 PRIVATE_MEDIA_ROOT = env.path("PRIVATE_MEDIA_ROOT", default=BASE_DIR / "private-media")
 # Largest video a feedback report accepts (bytes); 2 GB by default.
 FEEDBACK_VIDEO_MAX_BYTES = env.int("FEEDBACK_VIDEO_MAX_BYTES", default=2 * 1024**3)
+# Largest picture and document (bytes).
+FEEDBACK_PICTURE_MAX_BYTES = env.int("FEEDBACK_PICTURE_MAX_BYTES", default=50 * 1024**2)
+FEEDBACK_DOCUMENT_MAX_BYTES = env.int("FEEDBACK_DOCUMENT_MAX_BYTES", default=100 * 1024**2)
+# Resumable uploads: partial files wait here until their last chunk arrives. With several web
+# nodes this must be a directory they share (or route one upload to one node); see docs/deploy.md.
+FEEDBACK_UPLOAD_DIR = env.str(
+    "FEEDBACK_UPLOAD_DIR", default=str(Path(str(PRIVATE_MEDIA_ROOT)) / "partial-uploads")
+)
+# Largest chunk a client may send in one request (bytes), and when an upload counts as abandoned.
+FEEDBACK_UPLOAD_CHUNK_BYTES = env.int("FEEDBACK_UPLOAD_CHUNK_BYTES", default=8 * 1024**2)
+FEEDBACK_UPLOAD_ABANDONED_HOURS = env.int("FEEDBACK_UPLOAD_ABANDONED_HOURS", default=24)
+# Where nginx serves private files from when it answers X-Accel-Redirect (e.g. "/protected/");
+# empty: the portal streams them itself.
+FEEDBACK_MEDIA_ACCEL_REDIRECT = env.str("FEEDBACK_MEDIA_ACCEL_REDIRECT", default="")
+# Automatic reminders go to departments without a submitted report this many days before the
+# feedback deadline.
+FEEDBACK_REMINDER_DAYS = env.list("FEEDBACK_REMINDER_DAYS", cast=int, default=[7, 3, 1])
 
 # Storage: local files by default, S3-compatible object storage when a bucket is configured.
 AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="")
@@ -219,6 +237,18 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
+# Periodic work (celery beat): reminders before the feedback deadline, cleaning up abandoned
+# uploads.
+CELERY_BEAT_SCHEDULE = {
+    "feedback-deadline-reminders": {
+        "task": "feedback.tasks.send_deadline_reminders",
+        "schedule": 6 * 3600,
+    },
+    "feedback-abandoned-uploads": {
+        "task": "feedback.tasks.clean_up_abandoned_uploads",
+        "schedule": 3600,
+    },
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

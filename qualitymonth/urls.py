@@ -21,6 +21,7 @@ urlpatterns = [
     path("activities/", include("activities.public_urls")),
     path("calendar/", include("activities.calendar_urls")),
     path("registrations/", include("registrations.urls")),
+    path("", include("feedback.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("qualitymonth.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

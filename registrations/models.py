@@ -3,7 +3,6 @@
 import secrets
 
 from django.conf import settings
-from django.core.files.storage import storages
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -16,7 +15,9 @@ from .validators import normalise_mobile, normalise_uscc, validate_cn_mobile, va
 
 def private_storage():
     """Evidence is served only through permission-checked views, never from a public URL."""
-    return storages["private"]
+    from qualitymonth.storage import private_storage
+
+    return private_storage()
 
 
 # Check-in codes are typed at the door: no 0/O, 1/I/L look-alikes.

@@ -18,6 +18,8 @@ from activities.models import (
     Region,
 )
 from activities.search import search_text_for
+from feedback.enums import ReportStatus as FeedbackStatus
+from feedback.models import FeedbackReport, TypicalCase
 from registrations.enums import EnterpriseSize, Industry, RegistrationStatus
 from registrations.models import Attendee, Enterprise, Registration
 from registrations.validators import uscc_check_character
@@ -236,3 +238,35 @@ class ActivityImportFactory(factory.django.DjangoModelFactory):
     created_by = factory.SubFactory(UserFactory)
     file = factory.django.FileField(filename="plan.xlsx", data=b"PK")
     original_name = "plan.xlsx"
+
+
+class FeedbackReportFactory(factory.django.DjangoModelFactory):
+    """A complete draft report (summary and figures filled in), ready to submit."""
+
+    class Meta:
+        model = FeedbackReport
+
+    campaign = factory.SubFactory(CampaignFactory)
+    department = factory.SubFactory(DepartmentFactory)
+    summary = "本部门质量月期间共组织活动十二场，覆盖企业三百余家。"
+    activities_held = 12
+    participants = 3400
+    enterprises_involved = 310
+    media_reports = 25
+    status = FeedbackStatus.DRAFT
+
+
+class TypicalCaseFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TypicalCase
+
+    report = factory.SubFactory(FeedbackReportFactory)
+    title = factory.Sequence(lambda n: f"质量提升典型案例{n}")
+    key_arrangement = factory.SubFactory(
+        KeyArrangementFactory, campaign=factory.SelfAttribute("..report.campaign")
+    )
+    region = factory.LazyAttribute(
+        lambda o: o.report.department.region or ProvinceFactory()
+    )
+    body = "某企业通过导入卓越绩效模式，产品一次合格率提升至99.5%。"
+    publication_consent = True

@@ -1,0 +1,3 @@
+"""The public showcase of typical cases (placeholder until written)."""
+
+urlpatterns = []

@@ -1,0 +1,3 @@
+"""Uploads and media serving (placeholder until written)."""
+
+urlpatterns = []
