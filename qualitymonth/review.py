@@ -144,7 +144,7 @@ class Workflow:
                 raise IllegalTransition(self._state_message(current), code="illegal_transition")
             if set(field_comments) - set(self.reviewed_fields):
                 raise DomainError(
-                    _("Comments can only be made on the activity's fields."),
+                    _("Comments can only be made on the fields under review."),
                     field="field_comments",
                 )
             if transition.comment_required and not (comment or field_comments):

@@ -531,7 +531,7 @@ WORKFLOW_MESSAGES = [
     "Choose at least one content area.",
     "Give a public contact with a telephone number or an email.",
     "Choose content areas of this activity's campaign.",
-    "Comments can only be made on the activity's fields.",
+    "Comments can only be made on the fields under review.",
     "The reviewer's comment:",
     "Review it here:",
     "reason for cancelling",

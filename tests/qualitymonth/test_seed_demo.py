@@ -186,3 +186,24 @@ def test_registrations_are_complete_as_the_sign_up_service_leaves_them(demo):
     mismatched = Activity.objects.annotate(n=confirmed).exclude(confirmed_count=F("n"))
     assert not mismatched.exists()
     assert Activity.objects.filter(confirmed_count__gt=0).exists()
+
+
+def test_feedback_reports_in_every_state_and_published_cases(demo):
+    from feedback.enums import ReportStatus
+    from feedback.models import FeedbackMedia, FeedbackReport
+    from feedback.selectors import cases_published
+
+    states = set(FeedbackReport.objects.values_list("status", flat=True))
+    assert states == set(ReportStatus.values)
+    published = list(cases_published())
+    assert published and all(c.publication_consent for c in published)
+    assert all(c.report.status == ReportStatus.ACCEPTED for c in published)
+    assert FeedbackMedia.objects.filter(kind="picture").count() >= 2 * len(published)
+    staff = User.objects.get(email=f"staff.zj@{DEMO_USERS[0].email.split('@')[1]}")
+    own = FeedbackReport.objects.get(department=staff.department_membership.department)
+    # The demo campaign's deadline is past: the demo bureau has a later one, so it can submit.
+    assert own.status == ReportStatus.DRAFT and own.deadline > dt.date.today()
+    reviewer_zj = User.objects.get(email=f"reviewer.zj@{DEMO_USERS[0].email.split('@')[1]}")
+    from feedback.selectors import report_review_queue
+
+    assert report_review_queue(reviewer_zj).exists()

@@ -48,6 +48,7 @@ from activities.reference_data import (
     national_departments,
 )
 from activities.romanise import ETHNIC_GROUPS
+from feedback.demo import seed_feedback_demo
 from qualitymonth.audit import audit_log
 from registrations.enums import EnterpriseSize, RegistrationStatus
 from registrations.models import CHECK_IN_ALPHABET, Attendee, Enterprise, Registration
@@ -1274,6 +1275,9 @@ class Command(BaseCommand):
             self.progress("Registrations", counts["registrations"], step)
             world.writer.finish([Enterprise, Activity, Registration])
             self.represent(users["enterprise"], world)
+            step = time.monotonic()
+            feedback = seed_feedback_demo(campaign, users, rng)
+            self.progress("Feedback reports", feedback["reports"], step)
             audit_log(
                 None,
                 "qualitymonth.demo.seeded",
