@@ -63,6 +63,8 @@ MIDDLEWARE = [
     "qualitymonth.locale.PortalLocaleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Content-Security-Policy on every response that has none of its own (the API docs do).
+    "csp.middleware.CSPMiddleware",
     "qualitymonth.middleware.RequestAuditContextMiddleware",
     # Axes last, so it sees the result of authentication.
     "axes.middleware.AxesMiddleware",
@@ -290,6 +292,38 @@ SPECTACULAR_SETTINGS = {
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# No inline scripts or styles anywhere in our pages: everything comes from our own /static/.
+# Media in object storage is reached through short-lived signed URLs on the bucket's origin.
+_storage_origins = []
+if AWS_STORAGE_BUCKET_NAME:
+    from urllib.parse import urlsplit
+
+    _endpoint = AWS_S3_ENDPOINT_URL or f"https://{AWS_STORAGE_BUCKET_NAME}.s3.amazonaws.com"
+    _parts = urlsplit(_endpoint)
+    _storage_origins = [
+        f"{_parts.scheme}://{_parts.netloc}",
+        f"{_parts.scheme}://*.{_parts.netloc}",
+    ]
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", *_storage_origins],
+        "media-src": ["'self'", *_storage_origins],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'self'"],
+        **(
+            {"report-uri": [env.str("CSP_REPORT_URI")]}
+            if env.str("CSP_REPORT_URI", default="")
+            else {}
+        ),
+    }
+}
 SESSION_COOKIE_HTTPONLY = True
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
