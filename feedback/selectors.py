@@ -132,8 +132,14 @@ def feedback_overview(
 def cases_published(
     *, campaign: Campaign | None = None, key_arrangement_id=None, region: Region | None = None
 ) -> QuerySet[TypicalCase]:
-    """The public showcase: published cases, newest first."""
-    cases = TypicalCase.objects.filter(published_at__isnull=False).select_related(
+    """The public showcase: published cases, newest first. Publishing needs an accepted report
+    and the department's consent (services.case_publish, and reopening a report unpublishes its
+    cases); they are read again here, so no case that slipped past them is ever shown."""
+    cases = TypicalCase.objects.filter(
+        published_at__isnull=False,
+        publication_consent=True,
+        report__status=ReportStatus.ACCEPTED,
+    ).select_related(
         "key_arrangement", "region", "report__department", "report__campaign"
     )
     if campaign is not None:
@@ -154,6 +160,145 @@ def last_reminder(campaign: Campaign, department: Department) -> FeedbackReminde
     return FeedbackReminder.objects.filter(campaign=campaign, department=department).first()
 
 
+def report_history(report: FeedbackReport) -> list[dict]:
+    """Everything that happened to `report` and to its current typical cases and files, newest
+    first, in words: the same entries as ``activities.selectors.activity_history`` (``when``,
+    ``who``, ``action``, ``code``, ``comment``, ``field_comments``, ``changes``, ``edited``,
+    ``decision``), for ``templates/activities/_history.html``. Four queries."""
+    from django.contrib.contenttypes.models import ContentType
+    from django.utils.translation import gettext_lazy as _
+
+    from qualitymonth.admin import ADMIN_COMMENT
+    from qualitymonth.models import AuditLogEntry
+
+    from .services import FEEDBACK_WORKFLOW
+
+    words = {
+        "feedback.report.created": _("Report started"),
+        "feedback.report.changed": _("Report changed"),
+        "feedback.report.deadline_extended": _("Deadline extended"),
+        f"feedback.report.{ReportStatus.SUBMITTED}": _("Submitted for review"),
+        f"feedback.report.{ReportStatus.DRAFT}": _("Submission withdrawn: a draft again"),
+        f"feedback.report.{ReportStatus.ACCEPTED}": _("Accepted"),
+        f"feedback.report.{ReportStatus.RETURNED}": _("Returned for revision"),
+        "feedback.case.created": _("Typical case added"),
+        "feedback.case.changed": _("Typical case changed"),
+        "feedback.case.deleted": _("Typical case deleted"),
+        "feedback.case.published": _("Typical case published"),
+        "feedback.case.unpublished": _("Typical case withdrawn from publication"),
+        "feedback.media.added": _("File added"),
+        "feedback.media.changed": _("Caption changed"),
+        "feedback.media.deleted": _("File deleted"),
+    }
+    labels = {
+        **FEEDBACK_WORKFLOW.field_labels,
+        **{
+            f.name: f.verbose_name
+            for f in TypicalCase._meta.concrete_fields
+            if f.name in ("title", "key_arrangement", "region", "body", "publication_consent")
+        },
+        "deadline_extended_to": FeedbackReport._meta.get_field("deadline_extended_to").verbose_name,
+        "published_at": TypicalCase._meta.get_field("published_at").verbose_name,
+        "file": FeedbackMedia._meta.get_field("original_name").verbose_name,
+        "caption": FeedbackMedia._meta.get_field("caption").verbose_name,
+        "kind": FeedbackMedia._meta.get_field("kind").verbose_name,
+        "size": FeedbackMedia._meta.get_field("size").verbose_name,
+        "sha256": FeedbackMedia._meta.get_field("sha256").verbose_name,
+        "case": _("typical case"),
+    }
+
+    def label(name: str):
+        return labels.get(name, name.replace("_", " "))
+
+    def readable(value) -> str:
+        if value is None or value == "":
+            return ""
+        if isinstance(value, bool):
+            return str(_("yes") if value else _("no"))
+        if value in ("True", "False"):
+            return str(_("yes") if value == "True" else _("no"))
+        if isinstance(value, list | tuple):
+            return "; ".join(readable(v) for v in value)
+        return str(value)
+
+    types = ContentType.objects.get_for_models(FeedbackReport, TypicalCase, FeedbackMedia)
+    case_ids = [str(pk) for pk in report.cases.values_list("pk", flat=True)]
+    media_ids = [str(pk) for pk in report.media.values_list("pk", flat=True)]
+    entries = AuditLogEntry.objects.filter(
+        Q(content_type=types[FeedbackReport], object_id=str(report.pk))
+        | Q(content_type=types[TypicalCase], object_id__in=case_ids)
+        | Q(content_type=types[FeedbackMedia], object_id__in=media_ids)
+    ).select_related("actor")
+    decisions = list(FEEDBACK_WORKFLOW.decisions(report))
+    history = []
+    for entry in entries:
+        code = entry.action.rsplit(".", 1)[-1]
+        payload = entry.changes if isinstance(entry.changes, dict) else {}
+        field_comments = payload.get("field_comments") or {}
+        decision = None
+        if entry.action.startswith("feedback.report.") and code in (
+            ReportStatus.ACCEPTED,
+            ReportStatus.RETURNED,
+        ):
+            wanted = "approved" if code == ReportStatus.ACCEPTED else "returned"
+            decision = next(
+                (
+                    d
+                    for d in decisions
+                    if d.decision == wanted
+                    and d.reviewer_id == entry.actor_id
+                    and abs((d.created_at - entry.created_at).total_seconds()) < 60
+                ),
+                None,
+            )
+            if decision is not None:
+                decisions.remove(decision)
+                field_comments = decision.field_comments or field_comments
+        changes = [
+            {"field": name, "label": label(name), "before": readable(pair[0]),
+             "after": readable(pair[1])}
+            for name, pair in payload.items()
+            if name not in ("status", "field_comments")
+            and isinstance(pair, list | tuple)
+            and len(pair) == 2
+        ]  # fmt: skip
+        action = words.get(entry.action) or entry.action
+        if entry.content_type_id != types[FeedbackReport].id and entry.object_repr:
+            action = f"{action}: {entry.object_repr}"
+        created = code in ("created", "added")
+        history.append(
+            {
+                "when": entry.created_at,
+                "who": entry.actor.get_full_name() if entry.actor_id else entry.actor_repr,
+                "action": action,
+                "code": code,
+                "comment": (decision.comment if decision else "")
+                or (_("Made in the site administration.") if entry.comment == ADMIN_COMMENT else "")
+                or entry.comment,
+                "field_comments": [(label(k), v) for k, v in field_comments.items()],
+                "changes": [] if created else changes,
+                "edited": [] if created else [c["label"] for c in changes],
+                "decision": decision.decision if decision else "",
+            }
+        )
+    for decision in decisions:  # a decision whose audit entry is missing still belongs here
+        history.append(
+            {
+                "when": decision.created_at,
+                "who": decision.reviewer.get_full_name(),
+                "action": decision.get_decision_display(),
+                "code": decision.decision,
+                "comment": decision.comment,
+                "field_comments": [(label(k), v) for k, v in decision.field_comments.items()],
+                "changes": [],
+                "edited": [],
+                "decision": decision.decision,
+            }
+        )
+    history.sort(key=lambda item: item["when"], reverse=True)
+    return history
+
+
 __all__ = [
     "DepartmentFeedback",
     "cases_published",
@@ -161,6 +306,7 @@ __all__ = [
     "feedback_overview",
     "last_reminder",
     "media_of",
+    "report_history",
     "report_of",
     "report_review_queue",
     "reports_visible_to",

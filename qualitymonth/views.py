@@ -12,6 +12,7 @@ from activities.selectors import (
     content_areas_with_counts,
     key_arrangements_with_counts,
 )
+from feedback.showcase_views import latest_published_cases
 
 ADMIN_TITLE = _("Quality Month administration")
 ADMIN_INDEX_TITLE = _("Campaign data, accounts and the audit log")
@@ -32,6 +33,8 @@ def home(request):
             # Every activity sits under exactly one key arrangement of its campaign.
             published_total=sum(a.published_count for a in key_arrangements),
         )
+    # The newest published typical cases, as cards (two queries however many there are).
+    context["latest_cases"] = latest_published_cases(3)
     return render(request, "home.html", context)
 
 
