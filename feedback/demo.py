@@ -22,6 +22,7 @@ from PIL import Image, ImageDraw
 
 from activities.enums import DepartmentLevel
 from activities.models import Campaign, Department, KeyArrangement
+from qualitymonth.audit import audit_log
 from qualitymonth.models import ReviewDecision, ReviewDecisionKind
 
 from . import media_checks, services
@@ -157,6 +158,19 @@ def _set_state(report: FeedbackReport, status: str, when: dt.datetime, reviewer)
         status=status, submitted_at=when, version=report.version + 1
     )
     report.status, report.submitted_at = status, when
+    audit_log(
+        report,
+        f"feedback.report.{ReportStatus.SUBMITTED}",
+        actor=report.created_by,
+        changes={"status": [ReportStatus.DRAFT, ReportStatus.SUBMITTED]},
+    )
+    if status != ReportStatus.SUBMITTED:
+        audit_log(
+            report,
+            f"feedback.report.{status}",
+            actor=reviewer,
+            changes={"status": [ReportStatus.SUBMITTED, status]},
+        )
     if status in (ReportStatus.ACCEPTED, ReportStatus.RETURNED):
         ReviewDecision.objects.create(
             content_type=ContentType.objects.get_for_model(FeedbackReport),
