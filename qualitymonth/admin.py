@@ -137,7 +137,7 @@ class AuditedModelAdmin(AuditedAdminMixin, admin.ModelAdmin):
     """A ModelAdmin whose saves and deletes write the audit log."""
 
 
-PORTAL_APPS = ("qualitymonth", "accounts", "activities", "registrations")
+PORTAL_APPS = ("qualitymonth", "accounts", "activities", "registrations", "feedback")
 
 
 class PortalObjectTypeFilter(admin.RelatedFieldListFilter):

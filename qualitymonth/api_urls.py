@@ -5,6 +5,7 @@ from rest_framework.routers import DefaultRouter
 
 from accounts import api as accounts_api
 from activities import api as activities_api
+from feedback import api as feedback_api
 from registrations import api as registrations_api
 
 
@@ -41,5 +42,6 @@ router = PortalRouter()
 activities_api.register(router)
 registrations_api.register(router)
 accounts_api.register(router)
+feedback_api.register(router)
 
 urlpatterns = [path("", include(router.urls))]

@@ -20,12 +20,16 @@ def test_api_root_lists_every_endpoint(api):
         "content-areas",
         "departments",
         "enterprises",
+        "feedback-overview",
+        "feedback-reminders",
+        "feedback-reports",
         "key-arrangements",
         "me",
         "regions",
         "registrations",
         "review-queue",
         "tokens",
+        "typical-cases",
     }
     assert response.json()["me"].endswith("/api/v1/me/")
 

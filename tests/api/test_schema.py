@@ -33,7 +33,13 @@ def test_schema_is_served_to_anyone(api):
         for operation in operations.values()
         for tag in operation["tags"]
     }
-    assert tags == {"reference data", "activities", "enterprises and registrations", "account"}
+    assert tags == {
+        "reference data",
+        "activities",
+        "enterprises and registrations",
+        "account",
+        "feedback reports",
+    }
 
 
 def test_every_operation_has_a_summary(api):

@@ -19,12 +19,19 @@ from accounts.models import (
     User,
 )
 from activities.models import Activity, ActivityImport, Campaign
+from feedback.models import (
+    FeedbackMedia,
+    FeedbackReminder,
+    FeedbackReport,
+    FeedbackUpload,
+    TypicalCase,
+)
 from qualitymonth.audit import audit_log
 from qualitymonth.models import AuditLogEntry, ReviewDecision
 from registrations.models import Attendee, FeeComplaint, FeeComplaintEvidence, Registration
 from tests import factories
 
-PORTAL_APPS = ("qualitymonth", "accounts", "activities", "registrations")
+PORTAL_APPS = ("qualitymonth", "accounts", "activities", "registrations", "feedback")
 PORTAL_MODELS = [m for label in PORTAL_APPS for m in apps.get_app_config(label).get_models()]
 # What the admin only shows: written by the portal's workflows, never typed in here.
 NO_ADD = {
@@ -38,6 +45,12 @@ NO_ADD = {
     ActivityImport,
     FeeComplaint,  # reports come from the public form; handled on the portal's complaint page
     FeeComplaintEvidence,
+    # Feedback: started by departments, files through the checked upload, records of the rest.
+    FeedbackReport,
+    TypicalCase,
+    FeedbackMedia,
+    FeedbackUpload,
+    FeedbackReminder,
 }
 
 
