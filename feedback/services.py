@@ -892,7 +892,12 @@ def _local_copy(storage, name: str, workdir: str) -> str:
 
 
 def reminder_send(
-    *, campaign: Campaign, department: Department, actor=None, days_before: int | None = None
+    *,
+    campaign: Campaign,
+    department: Department,
+    actor=None,
+    days_before: int | None = None,
+    today: dt.date | None = None,
 ) -> FeedbackReminder | None:
     """Email a department's active staff that its report is due. By hand (`actor`) or
     automatically (`days_before`, once per department and day mark). Returns None where an
@@ -941,7 +946,7 @@ def reminder_send(
                         "campaign": campaign,
                         "deadline": deadline,
                         "report": report,
-                        "overdue": timezone.localdate() > deadline,
+                        "overdue": (today or timezone.localdate()) > deadline,
                         "url": absolute_url("feedback:report_edit", campaign.year),
                     },
                 )
@@ -970,6 +975,8 @@ def reminders_send_due(*, today: dt.date | None = None) -> int:
         for department in (
             Department.objects.filter(is_active=True).exclude(pk__in=done).exclude(pk__in=extended)
         ):
-            if reminder_send(campaign=campaign, department=department, days_before=days):
+            if reminder_send(
+                campaign=campaign, department=department, days_before=days, today=today
+            ):
                 sent += 1
     return sent

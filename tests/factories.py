@@ -18,8 +18,9 @@ from activities.models import (
     Region,
 )
 from activities.search import search_text_for
+from feedback.enums import MediaKind, MediaState
 from feedback.enums import ReportStatus as FeedbackStatus
-from feedback.models import FeedbackReport, TypicalCase
+from feedback.models import FeedbackMedia, FeedbackReport, TypicalCase
 from registrations.enums import EnterpriseSize, Industry, RegistrationStatus
 from registrations.models import Attendee, Enterprise, Registration
 from registrations.validators import uscc_check_character
@@ -270,3 +271,22 @@ class TypicalCaseFactory(factory.django.DjangoModelFactory):
     )
     body = "某企业通过导入卓越绩效模式，产品一次合格率提升至99.5%。"
     publication_consent = True
+
+
+class FeedbackMediaFactory(factory.django.DjangoModelFactory):
+    """A processed picture of a report (or of one of its cases): the row only, no file is
+    written; tests of the files themselves go through services.media_add."""
+
+    class Meta:
+        model = FeedbackMedia
+
+    report = factory.SubFactory(FeedbackReportFactory)
+    case = None
+    kind = MediaKind.PICTURE
+    format = "jpeg"
+    content_type = "image/jpeg"
+    original_name = factory.Sequence(lambda n: f"现场照片{n}.jpg")
+    file = factory.Sequence(lambda n: f"feedback/test-{n:08d}.jpg")
+    size = 2048
+    sha256 = factory.Sequence(lambda n: f"{n:064x}")
+    state = MediaState.READY

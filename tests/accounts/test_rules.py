@@ -1,13 +1,15 @@
 """Every permission of `accounts/rules.py`, for every role, allowed and refused.
 
 One small world (two provinces, a city and a county, four departments, four activities, three
-enterprises, four registrations) is built once per module; each test asks one permission of one
+enterprises, four registrations, three feedback reports with typical cases and media) is built
+once per module; each test asks one permission of one
 role about every object and compares the set it may act on with the table below.
 """
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.enums import RepresentationStatus
 from accounts.models import User
@@ -21,6 +23,7 @@ from accounts.services import (
     token_create,
 )
 from activities.enums import ActivityStatus, DepartmentLevel
+from feedback.enums import ReportStatus
 from tests.factories import (
     ActivityFactory,
     AdminFactory,
@@ -31,11 +34,14 @@ from tests.factories import (
     DepartmentMembershipFactory,
     EnterpriseFactory,
     EnterpriseRepresentativeFactory,
+    FeedbackMediaFactory,
+    FeedbackReportFactory,
     KeyArrangementFactory,
     NationalDepartmentFactory,
     ProvinceFactory,
     RegistrationFactory,
     ReviewerAssignmentFactory,
+    TypicalCaseFactory,
     UserFactory,
 )
 
@@ -115,6 +121,26 @@ def build_world() -> World:
     o["r3"] = RegistrationFactory(enterprise=o["e1"], activity=o["b_sub"])
     o["r4"] = RegistrationFactory(enterprise=o["e3"], activity=o["n_returned"])
 
+    # Feedback: Guangdong's report accepted, with a published case and an unpublished one (no
+    # consent); Jiangsu's submitted with one case; the national department's a draft.
+    o["rep_a"] = FeedbackReportFactory(
+        campaign=campaign, department=o["dep_a"], status=ReportStatus.ACCEPTED
+    )
+    o["rep_b"] = FeedbackReportFactory(
+        campaign=campaign, department=o["dep_b"], status=ReportStatus.SUBMITTED
+    )
+    o["rep_n"] = FeedbackReportFactory(campaign=campaign, department=o["dep_n"])
+    o["case_a_pub"] = TypicalCaseFactory(
+        report=o["rep_a"], key_arrangement=arrangement, published_at=timezone.now()
+    )
+    o["case_a"] = TypicalCaseFactory(
+        report=o["rep_a"], key_arrangement=arrangement, publication_consent=False
+    )
+    o["case_b"] = TypicalCaseFactory(report=o["rep_b"], key_arrangement=arrangement)
+    o["media_a"] = FeedbackMediaFactory(report=o["rep_a"])  # of the report itself
+    o["media_a_pub"] = FeedbackMediaFactory(report=o["rep_a"], case=o["case_a_pub"])
+    o["media_b"] = FeedbackMediaFactory(report=o["rep_b"], case=o["case_b"])
+
     p = w.people
     p["anonymous"] = AnonymousUser()
     p["rep_e1"] = EnterpriseRepresentativeFactory(enterprise=o["e1"], status=APPROVED).user
@@ -156,6 +182,11 @@ ALL_ENTERPRISES = {"e1", "e2", "e3"}
 ALL_REGISTRATIONS = {"r1", "r2", "r3", "r4"}
 ALL_TOKENS = {"tok_rep", "tok_staff_a", "tok_inactive"}
 PUBLIC = {"a_pub"}
+ALL_REPORTS = {"rep_a", "rep_b", "rep_n"}
+ALL_CASES = {"case_a_pub", "case_a", "case_b"}
+ALL_MEDIA = {"media_a", "media_a_pub", "media_b"}
+PUBLIC_CASES = {"case_a_pub"}
+PUBLIC_MEDIA = {"media_a_pub"}
 
 # permission -> (the objects asked about, {role: those it is granted on}); unnamed roles: none.
 OBJECT_PERMISSIONS = {
@@ -326,6 +357,107 @@ OBJECT_PERMISSIONS = {
             "admin": ALL_ACTIVITIES,
         },
     ),
+    # The report, its cases and media: its department's staff, the reviewers of its region
+    # (national reviewers alone for a national department) and administrators.
+    "feedback.view_report": (
+        ALL_REPORTS,
+        {
+            "staff_a": {"rep_a"},
+            "staff_b": {"rep_b"},
+            "reviewer_gd": {"rep_a"},
+            "reviewer_js": {"rep_b"},  # Jiangsu's reviewer; the Shenzhen one sees no province
+            "reviewer_national": ALL_REPORTS,
+            "staff_b_reviewer_gd": {"rep_a", "rep_b"},
+            "admin": ALL_REPORTS,
+        },
+    ),
+    "feedback.change_report": (
+        ALL_REPORTS,
+        {
+            "staff_a": {"rep_a"},  # the state (draft or returned) is the service's business
+            "staff_b": {"rep_b"},
+            "staff_b_reviewer_gd": {"rep_b"},  # as staff, not as reviewer
+            "admin": ALL_REPORTS,
+        },
+    ),
+    "feedback.submit_report": (
+        ALL_REPORTS,
+        {
+            "staff_a": {"rep_a"},
+            "staff_b": {"rep_b"},
+            "staff_b_reviewer_gd": {"rep_b"},
+            "admin": ALL_REPORTS,
+        },
+    ),
+    "feedback.review_report": (
+        ALL_REPORTS,
+        {
+            "reviewer_gd": {"rep_a"},
+            "reviewer_js": {"rep_b"},
+            "reviewer_national": ALL_REPORTS,
+            "staff_b_reviewer_gd": {"rep_a"},  # never their own department's report
+            "admin": ALL_REPORTS,
+        },
+    ),
+    "feedback.extend_deadline": (ALL_REPORTS, {"admin": ALL_REPORTS}),
+    "feedback.send_reminder": (
+        ALL_DEPARTMENTS,
+        {
+            "reviewer_gd": {"dep_a"},
+            "reviewer_js": {"dep_b", "dep_co"},
+            "reviewer_national": ALL_DEPARTMENTS,
+            "staff_b_reviewer_gd": {"dep_a"},
+            "admin": ALL_DEPARTMENTS,
+        },
+    ),
+    "feedback.publish_case": (
+        ALL_CASES,
+        {
+            # Consent and an accepted report are the service's business.
+            "reviewer_gd": {"case_a_pub", "case_a"},
+            "reviewer_js": {"case_b"},
+            "reviewer_national": ALL_CASES,
+            "staff_b_reviewer_gd": {"case_a_pub", "case_a"},
+            "admin": ALL_CASES,
+        },
+    ),
+    "feedback.view_case": (
+        ALL_CASES,
+        {
+            "anonymous": PUBLIC_CASES,
+            "rep_e1": PUBLIC_CASES,
+            "rep_pending": PUBLIC_CASES,
+            "staff_a": {"case_a_pub", "case_a"},
+            "staff_b": {"case_a_pub", "case_b"},
+            "staff_co": PUBLIC_CASES,
+            "reviewer_gd": {"case_a_pub", "case_a"},
+            "reviewer_sz": PUBLIC_CASES,
+            "reviewer_js": {"case_a_pub", "case_b"},
+            "reviewer_national": ALL_CASES,
+            "staff_b_reviewer_gd": ALL_CASES,
+            "admin": ALL_CASES,
+            "inactive": PUBLIC_CASES,
+        },
+    ),
+    "feedback.view_media": (
+        ALL_MEDIA,
+        {
+            # Only a published case's pictures are public, not the report's own files.
+            "anonymous": PUBLIC_MEDIA,
+            "rep_e1": PUBLIC_MEDIA,
+            "rep_pending": PUBLIC_MEDIA,
+            "staff_a": {"media_a", "media_a_pub"},
+            "staff_b": {"media_a_pub", "media_b"},
+            "staff_co": PUBLIC_MEDIA,
+            "reviewer_gd": {"media_a", "media_a_pub"},
+            "reviewer_sz": PUBLIC_MEDIA,
+            "reviewer_js": {"media_a_pub", "media_b"},
+            "reviewer_national": ALL_MEDIA,
+            "staff_b_reviewer_gd": ALL_MEDIA,
+            "admin": ALL_MEDIA,
+            "inactive": PUBLIC_MEDIA,
+        },
+    ),
     "accounts.revoke_token": (
         ALL_TOKENS,
         {
@@ -351,7 +483,37 @@ GLOBAL_PERMISSIONS = {
     "registrations.export_campaign_registrations": {"admin"},
     "accounts.invite_staff": {"admin"},
     "accounts.grant_roles": {"admin"},
+    # Two-factor authentication: for every staff member and reviewer, reset by administrators.
+    "accounts.use_two_factor": {
+        "staff_a",
+        "staff_b",
+        "staff_co",
+        "reviewer_gd",
+        "reviewer_sz",
+        "reviewer_js",
+        "reviewer_national",
+        "staff_b_reviewer_gd",
+        "admin",
+    },
+    "accounts.reset_two_factor": {"admin"},
     "registrations.handle_fee_complaint": {"admin"},
+    "feedback.view_report_queue": {
+        "reviewer_gd",
+        "reviewer_sz",
+        "reviewer_js",
+        "reviewer_national",
+        "staff_b_reviewer_gd",
+        "admin",
+    },
+    # Who has not reported yet: every reviewer, for the departments of their region.
+    "feedback.view_overdue": {
+        "reviewer_gd",
+        "reviewer_sz",
+        "reviewer_js",
+        "reviewer_national",
+        "staff_b_reviewer_gd",
+        "admin",
+    },
 }
 
 

@@ -1,0 +1,271 @@
+"""Forms of the reviewers' feedback pages: the queue's and the overview's filters, the review of
+one report, reminders and a later deadline.
+
+They only read and check what was typed; whether a review, a reminder or an extension is allowed
+is decided by the services (feedback/services.py).
+"""
+
+from django import forms
+from django.utils.text import capfirst
+from django.utils.translation import gettext_lazy as _
+
+from accounts.rules import roles_of
+from activities.enums import RegionLevel
+from activities.models import Campaign, Region
+
+from .enums import DepartmentFeedbackState
+from .services import FEEDBACK_WORKFLOW
+
+WAITING_CHOICES = [
+    ("", _("Any time")),
+    ("3", _("More than 3 days")),
+    ("7", _("More than 7 days")),
+    ("14", _("More than 14 days")),
+    ("30", _("More than 30 days")),
+]
+
+
+class CampaignChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return obj.name or str(obj.year)
+
+
+class RegionChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return obj.name
+
+
+def _provinces_for(user):
+    """The provinces a person oversees: all for administrators and national reviewers, else the
+    province of their region."""
+    region = roles_of(user).reviewer_region
+    provinces = Region.objects.filter(level=RegionLevel.PROVINCE)
+    if region is not None and not roles_of(user).is_admin:
+        provinces = provinces.filter(code=region.code[:2] + "0000")
+    return provinces.order_by("code")
+
+
+class _RegionFilterMixin:
+    """Province, then city: the city list holds the chosen province's cities (without JavaScript
+    the form is sent once to fill it)."""
+
+    def _setup_regions(self, user):
+        self.user = user
+        self.fields["province"].queryset = _provinces_for(user)
+        province_code = (self.data.get(self.add_prefix("province")) or "").strip()
+        cities = Region.objects.none()
+        if province_code:
+            cities = Region.objects.filter(level=RegionLevel.CITY, parent__code=province_code)
+            roles = roles_of(user)
+            own = roles.reviewer_region
+            if own is not None and own.level != RegionLevel.PROVINCE and not roles.is_admin:
+                cities = cities.filter(code__startswith=own.code[:4])
+        self.fields["city"].queryset = cities.order_by("code")
+
+    def region(self) -> Region | None:
+        """The narrowest region chosen (a city only within the chosen province)."""
+        data = getattr(self, "cleaned_data", {})
+        city, province = data.get("city"), data.get("province")
+        if city is not None and province is not None and province.covers(city):
+            return city
+        return province
+
+
+class ReportQueueFilterForm(_RegionFilterMixin, forms.Form):
+    """The queue's filters (a GET form)."""
+
+    campaign = CampaignChoiceField(
+        label=_("Campaign"),
+        queryset=Campaign.objects.order_by("-year"),
+        to_field_name="year",
+        required=False,
+        empty_label=_("All campaigns"),
+    )
+    province = RegionChoiceField(
+        label=_("Province"),
+        queryset=Region.objects.none(),
+        to_field_name="code",
+        required=False,
+        empty_label=_("All provinces"),
+    )
+    city = RegionChoiceField(
+        label=_("City"),
+        queryset=Region.objects.none(),
+        to_field_name="code",
+        required=False,
+        empty_label=_("All cities"),
+    )
+    waiting = forms.TypedChoiceField(
+        label=_("Waiting"),
+        choices=WAITING_CHOICES,
+        coerce=int,
+        empty_value=None,
+        required=False,
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._setup_regions(user)
+
+    def filters(self) -> dict:
+        """The valid filters (invalid ones are ignored and shown as errors on their field)."""
+        if not self.is_bound:
+            return {}
+        self.is_valid()
+        data = getattr(self, "cleaned_data", {})
+        return {
+            "campaign": data.get("campaign"),
+            "region": self.region(),
+            "waiting_days": data.get("waiting"),
+        }
+
+    @property
+    def active(self) -> bool:
+        return any(value for value in self.filters().values())
+
+
+class OverviewFilterForm(_RegionFilterMixin, forms.Form):
+    """The overview's filters (a GET form); the campaign defaults to the current one."""
+
+    campaign = CampaignChoiceField(
+        label=_("Campaign"),
+        queryset=Campaign.objects.order_by("-year"),
+        to_field_name="year",
+        required=False,
+        empty_label=None,
+    )
+    province = RegionChoiceField(
+        label=_("Province"),
+        queryset=Region.objects.none(),
+        to_field_name="code",
+        required=False,
+        empty_label=_("All provinces"),
+    )
+    city = RegionChoiceField(
+        label=_("City"),
+        queryset=Region.objects.none(),
+        to_field_name="code",
+        required=False,
+        empty_label=_("All cities"),
+    )
+    state = forms.ChoiceField(
+        label=_("State of the report"),
+        choices=[("", _("Any state")), *DepartmentFeedbackState.choices],
+        required=False,
+    )
+    overdue = forms.BooleanField(label=_("Only overdue"), required=False)
+
+    def __init__(self, *args, user, campaign: Campaign | None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.default_campaign = campaign
+        self._setup_regions(user)
+        if campaign is not None:
+            self.fields["campaign"].initial = campaign.year
+
+    def filters(self) -> dict:
+        data = {}
+        if self.is_bound:
+            self.is_valid()
+            data = getattr(self, "cleaned_data", {})
+        return {
+            "campaign": data.get("campaign") or self.default_campaign,
+            "region": self.region() if data else None,
+            "state": data.get("state") or None,
+            "overdue": bool(data.get("overdue")),
+        }
+
+    @property
+    def active(self) -> bool:
+        found = self.filters()
+        return bool(found["region"] or found["state"] or found["overdue"])
+
+
+class ReviewAction:
+    ACCEPT = "accept"
+    RETURN = "return"
+    REOPEN = "reopen"
+    ALL = (ACCEPT, RETURN, REOPEN)
+
+
+FIELD_COMMENT_PREFIX = "comment_on_"
+
+
+class ReportReviewForm(forms.Form):
+    """One review of a report: the action comes from the button pressed; `version` is the version
+    the reviewer saw, so that a second reviewer (or an edit in between) is caught."""
+
+    action = forms.ChoiceField(
+        choices=[
+            (ReviewAction.ACCEPT, _("Accept")),
+            (ReviewAction.RETURN, _("Return for revision")),
+            (ReviewAction.REOPEN, _("Reopen for correction")),
+        ],
+        error_messages={"required": _("Choose to accept or return the report.")},
+    )
+    comment = forms.CharField(
+        label=_("Comment"),
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 5}),
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in FEEDBACK_WORKFLOW.reviewed_fields:
+            self.fields[FIELD_COMMENT_PREFIX + name] = forms.CharField(
+                label=capfirst(FEEDBACK_WORKFLOW.field_labels.get(name, name)),
+                required=False,
+                max_length=2000,
+                widget=forms.Textarea(attrs={"rows": 2}),
+            )
+
+    @property
+    def field_comment_fields(self):
+        return [self[FIELD_COMMENT_PREFIX + name] for name in FEEDBACK_WORKFLOW.reviewed_fields]
+
+    @property
+    def has_field_comments(self) -> bool:
+        return any(
+            (self.data.get(bound.html_name) or "").strip() for bound in self.field_comment_fields
+        )
+
+    def field_comments(self) -> dict[str, str]:
+        return {
+            name: self.cleaned_data[FIELD_COMMENT_PREFIX + name]
+            for name in FEEDBACK_WORKFLOW.reviewed_fields
+            if (self.cleaned_data.get(FIELD_COMMENT_PREFIX + name) or "").strip()
+        }
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("action") in (ReviewAction.ACCEPT, ReviewAction.REOPEN) and any(
+            (cleaned.get(FIELD_COMMENT_PREFIX + name) or "").strip()
+            for name in FEEDBACK_WORKFLOW.reviewed_fields
+        ):
+            # Never drop what a reviewer typed without telling them.
+            raise forms.ValidationError(
+                _(
+                    "Comments on fields go with “Return for revision”. Return the report, or "
+                    "move what matters into the comment and clear the comments on fields."
+                ),
+                code="field_comments_need_return",
+            )
+        return cleaned
+
+
+class DeadlineExtensionForm(forms.Form):
+    """A later deadline for one department (administrators)."""
+
+    until = forms.DateField(
+        label=_("New deadline"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={"invalid": _("Enter a date such as 2024-11-15.")},
+    )
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Kept in the report's history."),
+        error_messages={"required": _("Please give a reason.")},
+    )
