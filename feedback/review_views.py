@@ -10,6 +10,7 @@ reviewer (optimistic locking), refusing to remind a department that has already 
 import csv
 import datetime as dt
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.contenttypes.models import ContentType
@@ -29,7 +30,7 @@ from accounts.rules import roles_of
 from activities.models import Activity, Campaign, Department
 from activities.review_views import _duration, inline_diff
 from activities.selectors import campaign_current, region_scope_q
-from qualitymonth.errors import DomainError, EditConflict, IllegalTransition, NotAllowed
+from qualitymonth.errors import DomainError, EditConflict, IllegalTransition
 from qualitymonth.models import ReviewDecision, ReviewDecisionKind
 from registrations.exports import defuse_formula
 
@@ -50,9 +51,12 @@ from .selectors import (
     report_review_queue,
     reports_visible_to,
 )
+from .tasks import send_reminders
 
 PAGE_SIZE = 25
 OVERVIEW_PAGE_SIZE = 200
+# More departments than this at once are reminded by a Celery worker (where one is configured).
+REMIND_INLINE_MAX = 50
 # Reports waiting longer than this are marked in the queue.
 LONG_WAIT_DAYS = 7
 
@@ -405,19 +409,23 @@ def _remind(request, campaign: Campaign, region):
     if not departments:
         messages.warning(request, _("Select the departments to remind first."))
         return redirect(back)
-    reminded, people, nobody, refused = 0, 0, [], []
-    for department in departments:
-        try:
-            reminder = services.reminder_send(
-                campaign=campaign, department=department, actor=request.user
+    if len(departments) > REMIND_INLINE_MAX and not settings.CELERY_TASK_ALWAYS_EAGER:
+        # Thousands of departments take minutes: a worker sends them; the table fills in.
+        send_reminders.delay(campaign.pk, [d.pk for d in departments], request.user.pk)
+        messages.info(
+            request,
+            _(
+                "Reminders to %(count)d departments are being sent in the background. "
+                "Reload this page to see them in the table."
             )
-        except (DomainError, NotAllowed) as refusal:
-            refused.append((department, getattr(refusal, "message", str(refusal))))
-            continue
-        reminded += 1
-        people += reminder.recipients
-        if reminder.recipients == 0:
-            nobody.append(department.name)
+            % {"count": len(departments)},
+        )
+        return redirect(back)
+    sent = services.reminders_send_many(
+        campaign=campaign, departments=departments, actor=request.user
+    )
+    reminded, people, refused = sent.reminded, sent.people, sent.refused
+    nobody = [d.name for d in sent.nobody]
     if reminded:
         messages.success(
             request,

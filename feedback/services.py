@@ -9,6 +9,7 @@ import logging
 import os
 import shutil
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
@@ -953,6 +954,31 @@ def reminder_send(
     except IntegrityError:  # this automatic reminder went out already
         return None
     return reminder
+
+
+@dataclass
+class RemindersSent:
+    reminded: int = 0
+    people: int = 0
+    nobody: list = field(default_factory=list)  # departments without staff on the portal
+    refused: list = field(default_factory=list)  # (department, reason)
+
+
+def reminders_send_many(*, campaign: Campaign, departments, actor) -> RemindersSent:
+    """Remind each department (by hand, as `actor`), collecting what happened; one department's
+    refusal (already submitted, outside the person's region) does not stop the others."""
+    result = RemindersSent()
+    for department in departments:
+        try:
+            reminder = reminder_send(campaign=campaign, department=department, actor=actor)
+        except (DomainError, NotAllowed) as refusal:
+            result.refused.append((department, getattr(refusal, "message", str(refusal))))
+            continue
+        result.reminded += 1
+        result.people += reminder.recipients
+        if reminder.recipients == 0:
+            result.nobody.append(department)
+    return result
 
 
 def reminders_send_due(*, today: dt.date | None = None) -> int:

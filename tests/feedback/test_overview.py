@@ -393,3 +393,19 @@ def test_unknown_campaign_or_department_is_404(client, world):
     assert client.get(url).status_code == 404
     url = reverse("feedback:deadline_extend", args=[world.campaign.year, 999999])
     assert client.get(url).status_code == 404
+
+
+def test_reminding_many_departments_goes_to_a_worker_where_one_is_configured(
+    client, world, settings, monkeypatch
+):
+    from feedback import review_views
+
+    queued = []
+    monkeypatch.setattr(review_views, "REMIND_INLINE_MAX", 0)
+    monkeypatch.setattr(review_views.send_reminders, "delay", lambda *args: queued.append(args))
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    client.force_login(world.admin)
+    response = client.post(OVERVIEW, {"action": "remind_pending"})
+    assert response.status_code == 302
+    assert len(queued) == 1 and queued[0][0] == world.campaign.pk
+    assert not FeedbackReminder.objects.exists()  # nothing sent in the request
