@@ -42,6 +42,37 @@ class EnterpriseAdmin(AuditedModelAdmin):
         (_("Record"), {"fields": ("created_at", "updated_at")}),
     )
     inlines = (RepresentativeInline,)
+    actions = ("export_personal_data",)
+
+    @admin.action(description=_("Export personal data (JSON)"))
+    def export_personal_data(self, request, queryset):
+        """One enterprise's personal data as a download (registrations/retention.py); deletion
+        is `manage.py personal_data delete`, which asks for a reason."""
+        import json
+
+        from django.contrib import messages
+        from django.http import HttpResponse
+
+        from .retention import Subject, personal_data_export
+
+        if not request.user.is_superuser:
+            self.message_user(request, _("Only platform administrators do this."), messages.ERROR)
+            return None
+        if queryset.count() != 1:
+            self.message_user(request, _("Choose exactly one enterprise."), messages.WARNING)
+            return None
+        enterprise = queryset.get()
+        data = personal_data_export(
+            Subject(enterprise=enterprise), actor=request.user, reason="site administration"
+        )
+        response = HttpResponse(
+            json.dumps(data, ensure_ascii=False, indent=1),
+            content_type="application/json; charset=utf-8",
+        )
+        response["Content-Disposition"] = (
+            f'attachment; filename="personal-data-{enterprise.uscc}.json"'
+        )
+        return response
 
 
 class AttendeeInline(admin.TabularInline):
