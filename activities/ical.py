@@ -19,7 +19,8 @@ from django.http import StreamingHttpResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from icalendar import Calendar, Event, vCalAddress, vDuration, vText
+
+from qualitymonth.lazy import lazy_import
 
 from .enums import ActivityStatus
 from .models import Activity, Campaign, KeyArrangement, Region
@@ -27,11 +28,12 @@ from .selectors import activities_public, region_scope_q
 
 CONTENT_TYPE = "text/calendar; charset=utf-8"
 PRODID = "-//National Quality Month//Activities//EN"
+# Loaded on first use: most web requests never write a calendar.
+icalendar = lazy_import("icalendar")
+
 # Calendar clients poll subscriptions; tell them (and caches) how often is enough.
 REFRESH_MINUTES = 60
 ITERATOR_CHUNK = 2000
-
-
 
 
 def activities_for_feed(
@@ -107,10 +109,10 @@ def region_path(region: Region) -> str:
 
 def activity_event(
     activity: Activity, *, base_url: str, stamp: dt.datetime, page_path=None, host: str = ""
-) -> Event:
+) -> "icalendar.Event":
     """One VEVENT for `activity`. `base_url` makes its page's URL absolute; a feed passes the
     `page_path` builder and UID `host` it worked out once."""
-    event = Event()
+    event = icalendar.Event()
     event.add("uid", f"activity-{activity.pk}@{host or uid_host()}")
     event.add("dtstamp", stamp)
     event.add("dtstart", activity.starts_at.astimezone(dt.UTC))
@@ -127,8 +129,8 @@ def activity_event(
     url = base_url + (page_path or activity_page_path)(activity)
     event.add("url", url)
     if activity.contact_email:
-        organiser = vCalAddress(f"mailto:{activity.contact_email}")
-        organiser.params["CN"] = vText(activity.organiser.name)
+        organiser = icalendar.vCalAddress(f"mailto:{activity.contact_email}")
+        organiser.params["CN"] = icalendar.vText(activity.organiser.name)
         event.add("organizer", organiser)
     event.add("status", "CANCELLED" if activity.status == ActivityStatus.CANCELLED else "CONFIRMED")
     event.add("transp", "OPAQUE")
@@ -165,7 +167,7 @@ def _description(activity: Activity) -> str:
 
 def calendar_head(name: str, *, description: str = "") -> bytes:
     """VCALENDAR's opening lines with its properties, without the closing line."""
-    calendar = Calendar()
+    calendar = icalendar.Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
@@ -177,10 +179,11 @@ def calendar_head(name: str, *, description: str = "") -> bytes:
     calendar.add(
         "refresh-interval", dt.timedelta(minutes=REFRESH_MINUTES), parameters={"VALUE": "DURATION"}
     )
-    calendar.add("x-published-ttl", vDuration(dt.timedelta(minutes=REFRESH_MINUTES)))
+    calendar.add("x-published-ttl", icalendar.vDuration(dt.timedelta(minutes=REFRESH_MINUTES)))
     text = calendar.to_ical()
     tail = b"END:VCALENDAR\r\n"
-    assert text.endswith(tail)
+    if not text.endswith(tail):  # a check that must also hold under `python -O`
+        raise ValueError("The calendar does not end with END:VCALENDAR.")
     return text[: -len(tail)]
 
 

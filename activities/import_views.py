@@ -16,10 +16,14 @@ from django.views.decorators.http import require_GET
 
 from accounts.rules import roles_of
 from qualitymonth.errors import DomainError
+from qualitymonth.lazy import lazy_import
 
-from . import importing
 from .models import Activity, ActivityImportMode, ActivityImportStatus, Department
 from .selectors import campaign_current
+
+# openpyxl is loaded on first use: most web processes never read a workbook.
+importing = lazy_import("activities.importing")
+XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 RECENT_IMPORTS = 10
 
@@ -27,7 +31,7 @@ RECENT_IMPORTS = 10
 class ImportUploadForm(forms.Form):
     file = forms.FileField(
         label=_("Filled-in template (.xlsx)"),
-        widget=forms.ClearableFileInput(attrs={"accept": f".xlsx,{importing.XLSX_CONTENT_TYPE}"}),
+        widget=forms.ClearableFileInput(attrs={"accept": f".xlsx,{XLSX_CONTENT_TYPE}"}),
     )
     import_valid_rows = forms.BooleanField(
         label=_("If some rows have errors, import the valid rows anyway"),

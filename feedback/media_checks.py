@@ -9,6 +9,7 @@ file and the reason, and a machine `code` for the API and the tests.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -31,13 +32,23 @@ from PIL import Image, ImageOps
 
 from qualitymonth.errors import DomainError
 
-try:  # HEIC/HEIF pictures from phones; pillow-heif is a dependency, this is belt and braces.
-    import pillow_heif
 
+@functools.cache
+def heif_supported() -> bool:
+    """Let Pillow read HEIC/HEIF pictures from phones. Registered on first use, not at import:
+    libheif costs every web process several MB that only picture checks need."""
+    try:
+        import pillow_heif
+    except ImportError:  # pragma: no cover - pillow-heif is a dependency
+        return False
     pillow_heif.register_heif_opener()
-    HEIF_SUPPORTED = True
-except ImportError:  # pragma: no cover
-    HEIF_SUPPORTED = False
+    return True
+
+
+def _open_image(path):
+    heif_supported()
+    return Image.open(path)
+
 
 BLOCK_SIZE = 1024 * 1024
 HEAD_SIZE = 4096
@@ -404,7 +415,7 @@ def _bomb_guard():
 
 def _open_picture(path, display):
     """Open with the decompression-bomb guard as a hard error; check the pixel count first."""
-    image = Image.open(path)
+    image = _open_image(path)
     width, height = image.size
     limit = Image.MAX_IMAGE_PIXELS
     if limit and width * height > limit:
@@ -486,7 +497,7 @@ def reencode_picture(
 
     For a file `check_picture` accepted; the bomb guard stays on here too.
     """
-    with _bomb_guard(), Image.open(src) as image:
+    with _bomb_guard(), _open_image(src) as image:
         target = reencoded_format(PILLOW_FORMATS.get(image.format, "jpeg"))
         clean = _clean_copy(image, flatten=target == "jpeg")
     if max_side:
@@ -497,7 +508,7 @@ def reencode_picture(
 
 def make_thumbnail(src: str | os.PathLike, dst: str | os.PathLike, size: int) -> PictureInfo:
     """A JPEG no larger than `size` × `size`, upright and without metadata."""
-    with _bomb_guard(), Image.open(src) as image:
+    with _bomb_guard(), _open_image(src) as image:
         image.draft("RGB", (size, size))  # JPEG decodes at a reduced scale: far less memory
         clean = _clean_copy(image, flatten=True)
     clean.thumbnail((size, size), Image.Resampling.LANCZOS)
@@ -541,7 +552,7 @@ def check_video(path: str | os.PathLike, claimed_name: str | None = None) -> Vid
         _("“%(name)s” cannot be read as a video.") % {"name": display}, code="unreadable_video"
     )
     try:
-        result = subprocess.run(  # noqa: S603 - fixed arguments, no shell
+        result = subprocess.run(  # noqa: S603 - fixed arguments, no shell  # nosec B603
             [
                 ffprobe,
                 "-v",
@@ -586,7 +597,7 @@ def poster_frame(
         return False
     for seek in (at_seconds, 0):  # a clip shorter than `at_seconds` has no frame there
         try:
-            result = subprocess.run(  # noqa: S603 - fixed arguments, no shell
+            result = subprocess.run(  # noqa: S603 - fixed arguments, no shell  # nosec B603
                 [ffmpeg, "-v", "error", "-y", "-ss", str(seek), "-i", os.fspath(path),
                  "-frames:v", "1", "-f", "image2", "-c:v", "mjpeg", os.fspath(dst)],
                 capture_output=True,
