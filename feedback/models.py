@@ -12,6 +12,7 @@ from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .enums import MediaKind, MediaState, ReminderKind, ReportStatus, UploadState
 
@@ -53,7 +54,7 @@ class FeedbackReport(models.Model):
         verbose_name=_("department"),
     )
     summary = models.TextField(
-        _("summary"),
+        pgettext_lazy("feedback report", "summary"),
         blank=True,
         help_text=_("How the month went: what was done, what it achieved, what to improve."),
     )
