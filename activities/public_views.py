@@ -11,7 +11,6 @@ import io
 import json
 from urllib.parse import urlencode
 
-import segno
 from django import forms
 from django.conf import settings
 from django.contrib.messages import get_messages
@@ -30,10 +29,15 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 
+from qualitymonth.lazy import lazy_import
+
 from .enums import ActivityStatus, DepartmentLevel, RegionLevel
 from .models import Activity, Department, Region
 from .search import activity_search
 from .selectors import activities_public, campaign_current, organised_by_q, region_scope_q
+
+# QR codes are drawn on first use: most requests never draw one.
+segno = lazy_import("segno")
 
 PER_PAGE = 20
 PER_PAGE_MAX = 50
@@ -45,7 +49,6 @@ REFERENCE_CACHE_SECONDS = 300
 
 
 # --- reads --------------------------------------------------------------------------------------
-
 
 
 def signup_state(activity: Activity, now: dt.datetime | None = None) -> str:
@@ -381,7 +384,7 @@ def _activity_list_page(request):
             results = _results(request, campaign, form)
             if seconds:
                 cache.set(key, results, seconds)
-        context["results"] = mark_safe(results)  # noqa: S308 - rendered by our own template
+        context["results"] = mark_safe(results)  # noqa: S308 - rendered by our own template  # nosec B308 B703
     return render(request, "public/activity_list.html", context)
 
 

@@ -60,6 +60,13 @@ def parse_args():
         "--server", choices=("auto", "gunicorn", "runserver"), default="auto", help="web server"
     )
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
+    parser.add_argument(
+        "--packages",
+        choices=("runtime", "dev"),
+        default="runtime",
+        help="the server's packages: requirements.lock only, as a production server installs them "
+        "(in .portal/runtime-venv, made on first use), or this .venv with the development tools",
+    )
     return parser.parse_args()
 
 
@@ -178,22 +185,43 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(kind: str, port: int, env: dict, log: Path) -> tuple[subprocess.Popen, str]:
+RUNTIME_VENV = ROOT / ".portal" / "runtime-venv"
+
+
+def runtime_python() -> str:
+    """A virtual environment with requirements.lock only (what a production server installs:
+    no test tools, which some packages import when present), made or updated on first use."""
+    lock = ROOT / "requirements.lock"
+    digest = hashlib.sha256(lock.read_bytes()).hexdigest()
+    python = RUNTIME_VENV / "bin" / "python"
+    stamp = RUNTIME_VENV / ".lock-sha256"
+    if not (python.exists() and stamp.exists() and stamp.read_text().strip() == digest):
+        print(f"Installing requirements.lock into {RUNTIME_VENV.relative_to(ROOT)} …", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(RUNTIME_VENV)], check=True)  # noqa: S603
+        subprocess.run(  # noqa: S603 - our own lock file, with hashes
+            [str(python), "-m", "pip", "install", "--quiet", "--require-hashes", "-r", str(lock)],
+            check=True,
+        )
+        stamp.write_text(digest)
+    return str(python)
+
+
+def start_server(
+    kind: str, port: int, env: dict, log: Path, python: str = sys.executable
+) -> tuple[subprocess.Popen, str]:
     if kind == "auto":
         kind = (
-            "gunicorn"
-            if shutil.which("gunicorn", path=str(Path(sys.executable).parent))
-            else "runserver"
+            "gunicorn" if shutil.which("gunicorn", path=str(Path(python).parent)) else "runserver"
         )
     if kind == "gunicorn":
         command = [
-            sys.executable, "-m", "gunicorn", "--worker-class", "gthread", "--workers", "1",
+            python, "-m", "gunicorn", "--worker-class", "gthread", "--workers", "1",
             "--threads", "4", "--timeout", "600", "--bind", f"127.0.0.1:{port}",
             "qualitymonth.wsgi:application",
         ]  # fmt: skip
         description = "gunicorn, 1 gthread worker with 4 threads"
     else:
-        command = [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"]
+        command = [python, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"]
         description = "manage.py runserver --noreload (threaded)"
     process = subprocess.Popen(  # noqa: S603 (our own server)
         command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log.open("wb")
@@ -355,7 +383,13 @@ def run(args, engine: str, database_name: str, folder: Path) -> int:
         "PYTHONUNBUFFERED": "1",
     }
     port = free_port()
-    server, description = start_server(args.server, port, env, folder / "server.log")
+    python = runtime_python() if args.packages == "runtime" else sys.executable
+    server, description = start_server(args.server, port, env, folder / "server.log", python)
+    description += (
+        ", runtime packages only (requirements.lock, as deployed)"
+        if args.packages == "runtime"
+        else ", with the development tools (.venv)"
+    )
     try:
         pid = serving_pid(server)
         portal = Portal(port, cookies)

@@ -8,7 +8,6 @@ next to the field it is about, and nothing they typed is lost.
 
 from dataclasses import dataclass
 
-import segno
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
@@ -26,14 +25,20 @@ from accounts.rules import roles_of
 from activities.enums import ActivityStatus
 from activities.models import Activity
 from activities.selectors import activity_visible_to
+from qualitymonth import ratelimit
 from qualitymonth.errors import DomainError
+from qualitymonth.lazy import lazy_import
 from qualitymonth.notifications import absolute_url
 
 from . import services
 from .enums import REGISTRATION_ACTIVE_STATES, RegistrationStatus
 from .forms import SignUpForm, WithdrawForm, attendee_formset_class
+from .limits import SIGN_UP_LIMITS
 from .models import Attendee, Enterprise, Registration
 from .selectors import registrations_of_enterprise, with_waiting_position
+
+# QR codes are drawn on first use: most requests never draw one.
+segno = lazy_import("segno")
 
 ATTENDEE_PREFIX = "attendees"
 
@@ -105,7 +110,7 @@ def qr_code_svg(text: str) -> str:
     svg = segno.make(text, error="m", micro=False).svg_inline(
         scale=6, border=2, dark="#1a1a1a", light="#ffffff", omitsize=True
     )
-    return mark_safe(svg)  # noqa: S308 (segno's own markup of our own URL)
+    return mark_safe(svg)  # noqa: S308 (segno's own markup of our own URL)  # nosec B308 B703
 
 
 def _seats_left(activity: Activity) -> int | None:
@@ -206,6 +211,14 @@ def sign_up(request, pk):
     if request.method == "POST":
         form = SignUpForm(request.POST)
         formset = AttendeeFormSet(request.POST, prefix=ATTENDEE_PREFIX)
+        refusal = ratelimit.check(request, SIGN_UP_LIMITS)
+        if refusal is not None:
+            # The form again with what was typed, and why it was not sent.
+            form.add_error(None, refusal.message)
+            context.update(form=form, formset=formset)
+            response = render(request, "registrations/sign_up.html", context, status=429)
+            response["Retry-After"] = str(refusal.retry_after)
+            return response
         if form.is_valid() and formset.is_valid():
             try:
                 registration = services.registration_sign_up(

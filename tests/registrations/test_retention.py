@@ -226,7 +226,7 @@ def test_an_unknown_subject_is_named(world):
 
 
 def test_only_an_administrator_may_be_named_as_the_operator(world):
-    with pytest.raises(CommandError, match="Only platform administrators"):
+    with pytest.raises(CommandError, match="只有平台管理员"):
         run(
             "personal_data",
             "delete",
