@@ -16,6 +16,8 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from qualitymonth.admin import ADMIN_COMMENT, AuditedAdminMixin, AuditedModelAdmin
 from qualitymonth.audit import audit_log
@@ -637,3 +639,11 @@ class PersonalTokenAdmin(admin.ModelAdmin):
             % {"count": revoked},
             messages.SUCCESS,
         )
+
+
+# Authenticators and backup codes are secrets, changed only through accounts/two_factor.py
+# (audited): the pages of django-otp's own admin would show and edit them unaudited.
+# An administrator resets a person's two-factor authentication on the staff page.
+for _device_model in (TOTPDevice, StaticDevice):
+    if admin.site.is_registered(_device_model):
+        admin.site.unregister(_device_model)

@@ -256,6 +256,29 @@ rules.add_perm("accounts.invite_staff", is_platform_admin)
 rules.add_perm("accounts.grant_roles", is_platform_admin)
 rules.add_perm("accounts.revoke_token", is_own)
 
+
+# Two-factor authentication (accounts/two_factor.py): every staff member may switch it on; it is
+# required of administrators and reviewers where settings.TWO_FACTOR_REQUIRED is on.
+@rules.predicate
+def uses_site_administration(user):
+    return bool(getattr(user, "is_active", False) and getattr(user, "is_staff", False))
+
+
+@rules.predicate
+def must_use_two_factor(user):
+    from django.conf import settings
+
+    return bool(settings.TWO_FACTOR_REQUIRED) and (
+        is_platform_admin(user) or is_reviewer(user) or uses_site_administration(user)
+    )
+
+
+rules.add_perm(
+    "accounts.use_two_factor",
+    is_platform_admin | is_reviewer | is_department_staff | uses_site_administration,
+)
+rules.add_perm("accounts.reset_two_factor", is_platform_admin)
+
 # --- feedback after the month ---------------------------------------------------------------
 
 

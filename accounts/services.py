@@ -42,7 +42,7 @@ from .tokens import (
 
 logger = logging.getLogger(__name__)
 
-TOKEN_PREFIX = "qm_"  # noqa: S105 - a marker, not a secret
+TOKEN_PREFIX = "qm_"  # noqa: S105 - a marker, not a secret  # nosec B105
 
 
 # --- personal API tokens ---------------------------------------------------------------------

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import views
+from . import two_factor_views, views
 
 app_name = "accounts"
 
@@ -63,3 +63,5 @@ urlpatterns = [
         name="representative_remove",
     ),
 ]
+# Two-factor authentication
+urlpatterns += two_factor_views.urlpatterns

@@ -30,7 +30,7 @@ from django.views.decorators.http import require_POST
 from qualitymonth.errors import DomainError
 from registrations.models import Enterprise
 
-from . import services
+from . import services, two_factor
 from .enums import RepresentationStatus
 from .forms import (
     EmailAuthenticationForm,
@@ -330,6 +330,7 @@ def profile(request):
             "roles": services.role_descriptions(user),
             "representation": representation,
             "may_invite": user.has_perm("accounts.invite_staff"),
+            "two_factor": two_factor.summary_for(user),
         },
     )
 
@@ -347,6 +348,7 @@ def staff_list(request):
             | Q(reviewer_assignment__isnull=False)
         )
         .select_related("department_membership__department", "reviewer_assignment__region")
+        .annotate(has_two_factor=two_factor.enabled_subquery())
         .order_by("email")
     )
     page = Paginator(people, PAGE_SIZE).get_page(request.GET.get("page"))

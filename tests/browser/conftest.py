@@ -10,6 +10,7 @@ import shutil
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -68,6 +69,24 @@ def chromium(live_server, tmp_path_factory) -> WebDriver:
     shutil.rmtree(profile, ignore_errors=True)
 
 
+def _gone(element: WebElement):
+    """Like `ec.staleness_of`, also when Chromium, asked while the old page unloads, answers
+    "Node with given id does not belong to the document" instead of "stale element"."""
+
+    def check(_driver) -> bool:
+        try:
+            element.is_enabled()
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as error:
+            if "does not belong to the document" in str(error):
+                return True
+            raise
+        return False
+
+    return check
+
+
 class Browser:
     """The few things a test does with a page, in the words of a person using it."""
 
@@ -107,7 +126,7 @@ class Browser:
         """Click a button that loads a new page, and wait until it has."""
         old_page = self.find("html")
         button.click()
-        WebDriverWait(self.driver, WAIT_SECONDS).until(ec.staleness_of(old_page))
+        WebDriverWait(self.driver, WAIT_SECONDS).until(_gone(old_page))
         self.find("body")
 
     def cookie(self, name: str) -> str | None:
