@@ -4,7 +4,9 @@ representatives signing up and withdrawing.
 Both need a signed-in caller and show only what `registrations.selectors` lets that person see;
 anything else answers 404, so the API never confirms that another enterprise's record exists.
 Sign-up and withdrawal call the same services as the web pages (`registrations.services`); the
-exception handler in `qualitymonth.api` turns their refusals into 400/403/409.
+exception handler in `qualitymonth.api` turns their refusals into 400/403/409. Signing up is
+rate-limited like the web form (`limits.py`, 429) and idempotent with an ``Idempotency-Key``
+header (`qualitymonth.idempotency`).
 """
 
 import django_filters
@@ -19,10 +21,12 @@ from rest_framework.response import Response
 from accounts.rules import roles_of
 from activities.filters import IntegerFilter, RegionScopeFilter
 from activities.serializers import ErrorSerializer
+from qualitymonth import idempotency
 from qualitymonth.errors import NotAllowed
 
 from . import services
 from .enums import EnterpriseSize, Industry, RegistrationStatus
+from .limits import SignUpThrottle
 from .models import Attendee, Enterprise, Registration
 from .selectors import enterprise_visible_to, registration_visible_to, with_waiting_position
 from .serializers import (
@@ -131,6 +135,26 @@ CONFLICT = OpenApiResponse(
     ErrorSerializer,
     description=_("The registration is no longer active (already withdrawn or cancelled)."),
 )
+KEY_REUSED = OpenApiResponse(
+    ErrorSerializer,
+    description=_(
+        'The Idempotency-Key was already used for another request: code "idempotency_key_reused".'
+    ),
+)
+KEY_IN_USE = OpenApiResponse(
+    ErrorSerializer,
+    description=_(
+        "A request with the same Idempotency-Key is still being processed: code "
+        '"idempotency_key_in_use". Send it again a little later.'
+    ),
+)
+RATE_LIMITED = OpenApiResponse(
+    ErrorSerializer,
+    description=_(
+        'Too many sign-ups from this account or address: code "rate_limited"; the Retry-After '
+        "header says in how many seconds to try again."
+    ),
+)
 
 
 @extend_schema_view(
@@ -160,11 +184,15 @@ CONFLICT = OpenApiResponse(
             "activities, inside their sign-up window, once per enterprise."
         ),
         request=RegistrationCreateSerializer,
+        parameters=[idempotency.PARAMETER],
         responses={
             201: RegistrationSerializer,
             400: INVALID,
             401: UNAUTHENTICATED,
             403: FORBIDDEN,
+            409: KEY_IN_USE,
+            422: KEY_REUSED,
+            429: RATE_LIMITED,
         },
     ),
 )
@@ -177,6 +205,7 @@ class RegistrationViewSet(
     serializer_class = RegistrationSerializer
     filterset_class = RegistrationFilter
     permission_classes = [permissions.IsAuthenticated]
+    throttle_classes = [SignUpThrottle]
     input_serializers = {
         "create": RegistrationCreateSerializer,
         "withdraw": RegistrationWithdrawSerializer,
@@ -199,6 +228,7 @@ class RegistrationViewSet(
         data = RegistrationSerializer(current, context=self.get_serializer_context()).data
         return Response(data, status=status_code)
 
+    @idempotency.idempotent
     def create(self, request, *args, **kwargs):
         enterprise_id = roles_of(request.user).enterprise_id
         if enterprise_id is None:

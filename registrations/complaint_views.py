@@ -67,7 +67,11 @@ def report(request):
         form = FeeComplaintForm(initial=initial, signed_in=signed_in)
     elif request.method == "POST":
         form = FeeComplaintForm(request.POST, request.FILES, signed_in=signed_in)
-        if complaints.fee_complaint_rate_limited(ip):
+        # Counted before it is accepted (atomic), given back if it is not: parallel posts
+        # cannot exceed the limit, and mistakes do not use it up.
+        if complaints.fee_complaint_rate_limited(ip) or (
+            form.is_valid() and not complaints.fee_complaint_rate_reserve(ip)
+        ):
             rate_limited = True
             status = 429
         elif form.is_valid():
@@ -86,9 +90,12 @@ def report(request):
                     evidence=data["evidence"],
                 )
             except ValidationError as error:
+                complaints.fee_complaint_rate_release(ip)
                 form.add_error(None, error)
+            except BaseException:
+                complaints.fee_complaint_rate_release(ip)
+                raise
             else:
-                complaints.fee_complaint_rate_record(ip)
                 request.session[SESSION_KEY] = {
                     "reference": complaint.reference,
                     "acknowledged": bool(complaints.reporter_email(complaint)),
@@ -107,7 +114,7 @@ def report(request):
         form = FeeComplaintForm(
             initial=initial, activity=activity, search=search, signed_in=signed_in
         )
-    return render(
+    response = render(
         request,
         "complaints/report.html",
         {
@@ -120,6 +127,9 @@ def report(request):
         },
         status=status,
     )
+    if rate_limited:
+        response["Retry-After"] = str(complaints.fee_complaint_rate_retry_after(ip))
+    return response
 
 
 @never_cache

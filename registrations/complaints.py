@@ -10,7 +10,7 @@ Services (each in a transaction, writing the audit log, emailing only after comm
 `fee_complaint_close`). Reads: `fee_complaint_queue`, `fee_complaint_status_counts`,
 `fee_complaint_history`, `public_activities_matching`, `departments_matching`. Evidence files are
 checked by their content (`evidence_inspect`, `evidence_prepare`), and the rate limit per address
-is `fee_complaint_rate_limited` / `fee_complaint_rate_count`.
+is `fee_complaint_rate_reserve` / `fee_complaint_rate_release` (counted first, atomically).
 """
 
 import datetime as dt
@@ -21,7 +21,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import caches
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
@@ -33,6 +32,7 @@ from django.utils.translation import gettext_lazy as _
 
 from activities.enums import ACTIVITY_PUBLISHED_STATES, ActivityStatus
 from activities.models import Activity, Department
+from qualitymonth import ratelimit
 from qualitymonth.audit import audit_log
 from qualitymonth.errors import DomainError, IllegalTransition, NotAllowed
 from qualitymonth.notifications import absolute_url, notify
@@ -49,7 +49,7 @@ PUBLIC_ACTIVITY_STATES = (*ACTIVITY_PUBLISHED_STATES, ActivityStatus.CANCELLED)
 
 MAX_EVIDENCE_FILES = 5
 MAX_EVIDENCE_BYTES = 10 * 1024 * 1024
-# Reports accepted from one address per hour (a simple counter in the cache).
+# Reports accepted from one address per hour (a counter in the ``ratelimit`` cache).
 RATE_LIMIT_WINDOW = 3600
 
 
@@ -182,35 +182,43 @@ def _stored_name(kind: EvidenceKind) -> str:
 
 
 # --- rate limit --------------------------------------------------------------------------------
-
-
-def _counters():
-    # Counters live apart from page caches, which a flood of distinct URLs could evict.
-    return caches["ratelimit"]
+# Counted FIRST, atomically (`qualitymonth.ratelimit.hit`), so that a burst of parallel posts cannot
+# slip more reports than the limit through; a report that is then not accepted gives its count back.
 
 
 def _rate_key(ip: str | None) -> str:
-    return f"registrations:fee-complaint-rate:{ip or 'unknown'}"
+    return f"fee-complaint:ip:{ip or 'unknown'}"
+
+
+def _rate() -> ratelimit.Rate:
+    return ratelimit.Rate(rate_limit_per_hour(), RATE_LIMIT_WINDOW)
 
 
 def fee_complaint_rate_count(ip: str | None) -> int:
-    return int(_counters().get(_rate_key(ip), 0))
+    return ratelimit.peek(_rate_key(ip), _rate()).count
 
 
 def fee_complaint_rate_limited(ip: str | None) -> bool:
     """Whether the address has sent as many reports as an hour allows."""
-    return fee_complaint_rate_count(ip) >= rate_limit_per_hour()
+    return not ratelimit.peek(_rate_key(ip), _rate()).allowed
 
 
-def fee_complaint_rate_record(ip: str | None) -> None:
-    key = _rate_key(ip)
-    # The window starts at the first report and is not extended by later ones.
-    counters = _counters()
-    if not counters.add(key, 1, RATE_LIMIT_WINDOW):
-        try:
-            counters.incr(key)
-        except ValueError:  # expired in between
-            counters.add(key, 1, RATE_LIMIT_WINDOW)
+def fee_complaint_rate_reserve(ip: str | None) -> bool:
+    """Take one of the address's reports for this hour; False (taking nothing) when none is
+    left. Give it back with `fee_complaint_rate_release` if the report is then not accepted."""
+    outcome = ratelimit.hit(_rate_key(ip), _rate())
+    if not outcome.allowed:
+        ratelimit.release(_rate_key(ip))
+    return outcome.allowed
+
+
+def fee_complaint_rate_release(ip: str | None) -> None:
+    ratelimit.release(_rate_key(ip))
+
+
+def fee_complaint_rate_retry_after(ip: str | None) -> int:
+    """Seconds until the address's hour is over."""
+    return ratelimit.peek(_rate_key(ip), _rate()).retry_after
 
 
 # --- submitting ----------------------------------------------------------------------------------

@@ -88,6 +88,17 @@ def _take_seat(activity_id: int, *, now=None) -> bool:
     oversells. With `now`, only while the activity is published and open for sign-up.
 
     The row stays locked until the transaction ends (so call it late). True if a seat was taken."""
+    from django.conf import settings
+
+    if not settings.SIGNUP_CAPACITY_GUARD:
+        # TEST-ONLY negative control (bench/signup_burst.py; refused in production by
+        # qualitymonth.switches): the naive read-then-write this function exists to avoid.
+        # Concurrent sign-ups read the same count and confirm more enterprises than seats.
+        seen = Activity.objects.get(pk=activity_id)
+        if seen.capacity is not None and seen.confirmed_count >= seen.capacity:
+            return False
+        Activity.objects.filter(pk=activity_id).update(confirmed_count=seen.confirmed_count + 1)
+        return True
     rows = Activity.objects.filter(pk=activity_id).filter(
         Q(capacity__isnull=True) | Q(confirmed_count__lt=F("capacity"))
     )
