@@ -155,13 +155,13 @@ def search_reindex(queryset: QuerySet | None = None, *, batch_size: int = 5000) 
             with connection.cursor() as cursor:
                 if connection.vendor == "postgresql":
                     cursor.execute(
-                        f"UPDATE {table} AS a SET search_text = v.text "  # noqa: S608 - table name from the model
+                        f"UPDATE {table} AS a SET search_text = v.text "  # noqa: S608 - table name from the model  # nosec B608
                         "FROM unnest(%s::bigint[], %s::text[]) AS v(id, text) WHERE a.id = v.id",
                         [pks, texts],
                     )
                 else:
                     cursor.executemany(
-                        f"UPDATE {table} SET search_text = %s WHERE id = %s",  # noqa: S608
+                        f"UPDATE {table} SET search_text = %s WHERE id = %s",  # noqa: S608 - table name from the model  # nosec B608
                         list(zip(texts, pks, strict=True)),
                     )
         count += len(batch)

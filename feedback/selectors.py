@@ -230,6 +230,8 @@ def report_history(report: FeedbackReport) -> list[dict]:
         | Q(content_type=types[FeedbackMedia], object_id__in=media_ids)
     ).select_related("actor")
     decisions = list(FEEDBACK_WORKFLOW.decisions(report))
+    # A report's review decisions in the report's words ("approved" is "accepted" here).
+    decision_states = {"approved": ReportStatus.ACCEPTED, "returned": ReportStatus.RETURNED}
     history = []
     for entry in entries:
         code = entry.action.rsplit(".", 1)[-1]
@@ -286,7 +288,8 @@ def report_history(report: FeedbackReport) -> list[dict]:
             {
                 "when": decision.created_at,
                 "who": decision.reviewer.get_full_name(),
-                "action": decision.get_decision_display(),
+                "action": words.get(f"feedback.report.{decision_states.get(decision.decision)}")
+                or decision.get_decision_display(),
                 "code": decision.decision,
                 "comment": decision.comment,
                 "field_comments": [(label(k), v) for k, v in decision.field_comments.items()],

@@ -18,7 +18,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from .audit import audit_log
-from .models import AuditLogEntry, ReviewDecision
+from .models import AuditLogEntry, IdempotencyKey, ReviewDecision
 
 ADMIN_COMMENT = "site administration"
 
@@ -246,4 +246,33 @@ class ReviewDecisionAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(IdempotencyKey)
+class IdempotencyKeyAdmin(admin.ModelAdmin):
+    """API sign-ups' Idempotency-Keys and the responses replays get, to read (support: "did my
+    request arrive?"). Written only by the API; deleted after IDEMPOTENCY_KEY_HOURS."""
+
+    list_display = ("created_at", "user", "request", "key", "response_status")
+    list_filter = ("response_status", "created_at")
+    search_fields = ("=key", "user__email", "request")
+    date_hierarchy = "created_at"
+    list_select_related = ("user",)
+    actions = None
+    fields = (
+        "created_at",
+        "user",
+        "request",
+        "key",
+        "body_sha256",
+        "response_status",
+        "response_body",
+    )
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False

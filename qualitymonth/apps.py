@@ -7,3 +7,11 @@ class QualityMonthConfig(AppConfig):
 
     name = "qualitymonth"
     verbose_name = _("Quality Month portal")
+
+    def ready(self):
+        from . import switches  # noqa: F401 - registers the check refusing test-only switches
+        from .logs import connect_celery_signals
+        from .metrics import connect_signals
+
+        connect_signals()
+        connect_celery_signals()

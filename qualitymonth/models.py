@@ -111,9 +111,7 @@ class ReviewDecision(models.Model):
         related_name="+",
     )
     comment = models.TextField(_("comment"), blank=True)
-    field_comments = models.JSONField(
-        _("comments per field"), default=dict, blank=True
-    )
+    field_comments = models.JSONField(_("comments per field"), default=dict, blank=True)
     snapshot = models.JSONField(_("what was reviewed"), default=dict)
     created_at = models.DateTimeField(_("time"), auto_now_add=True)
 
@@ -135,3 +133,33 @@ class ReviewDecision(models.Model):
 
     def __str__(self):
         return f"{self.get_decision_display()} · {self.reviewer} · {self.created_at:%Y-%m-%d}"
+
+
+class IdempotencyKey(models.Model):
+    """An ``Idempotency-Key`` a client sent with a POST to the API, and the response it got:
+    a replay of the same request with the same key gets that response again, without the work
+    being done twice (see `qualitymonth.idempotency`). Kept for ``IDEMPOTENCY_KEY_HOURS``; the
+    stored body may name people (attendees), so expired rows are deleted, not only ignored."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    key = models.CharField(_("idempotency key"), max_length=255)
+    request = models.CharField(_("method and path"), max_length=300)
+    body_sha256 = models.CharField(_("SHA-256 of the request body"), max_length=64)
+    response_status = models.PositiveSmallIntegerField(_("response status"), null=True)
+    response_body = models.JSONField(_("response body"), null=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("idempotency key")
+        verbose_name_plural = _("idempotency keys")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_once_per_user")
+        ]
+
+    def __str__(self):
+        return f"{self.request} {self.key}"

@@ -45,6 +45,10 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "rules.apps.AutodiscoverRulesConfig",
     "axes",
+    # Two-factor authentication (TOTP and backup codes); see accounts/two_factor.py.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "qualitymonth",
     "accounts",
     "activities",
@@ -53,15 +57,24 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Operations first: the request id on every answer; health and metrics answered before host
+    # checks, HTTPS redirects and sessions; request metrics around everything else.
+    "qualitymonth.logs.RequestIdMiddleware",
+    "qualitymonth.health.OperationsMiddleware",
+    "qualitymonth.metrics.PrometheusMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Which authenticator (if any) confirmed this session: request.user.is_verified().
+    "django_otp.middleware.OTPMiddleware",
     # After authentication: a signed-in person's preferred language counts.
     "qualitymonth.locale.PortalLocaleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Until the second step of signing in is done, only the two-factor pages answer.
+    "accounts.middleware.TwoFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Content-Security-Policy on every response that has none of its own (the API docs do).
     "csp.middleware.CSPMiddleware",
@@ -97,9 +110,16 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     if env.bool("DATABASE_POOL", default=False):
-        # psycopg's pool replaces persistent connections (Django 5.1+).
-        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = True
+        # psycopg's pool replaces persistent connections (Django 5.1+): one pool per process,
+        # shared by its threads; connections are checked before they are handed out.
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=2),
+            "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=4),
+            "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
+            "max_idle": env.float("DATABASE_POOL_MAX_IDLE", default=600.0),
+        }
         DATABASES["default"]["CONN_MAX_AGE"] = 0
+        DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     else:
         DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
         DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -138,6 +158,16 @@ AXES_CLIENT_IP_CALLABLE = "qualitymonth.middleware.client_ip"
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
 
+# Two-factor authentication (TOTP, RFC 6238): every staff member may switch it on; platform
+# administrators and reviewers must, when this is on. Off outside production so the demo logins
+# that `./portal run` prints work without an authenticator app (docs/settings.md).
+TWO_FACTOR_REQUIRED = env.bool("TWO_FACTOR_REQUIRED", default=PRODUCTION)
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Quality Month")
+# Seconds to wait after the n-th wrong code in a row: factor × 2^(n-1) (django-otp's throttling).
+OTP_TOTP_THROTTLE_FACTOR = 1
+OTP_STATIC_THROTTLE_FACTOR = 1
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+
 # Internationalisation: Chinese first, English complete.
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
@@ -175,6 +205,12 @@ FEEDBACK_MEDIA_ACCEL_REDIRECT = env.str("FEEDBACK_MEDIA_ACCEL_REDIRECT", default
 # Automatic reminders go to departments without a submitted report this many days before the
 # feedback deadline.
 FEEDBACK_REMINDER_DAYS = env.list("FEEDBACK_REMINDER_DAYS", cast=int, default=[7, 3, 1])
+# Personal data of enterprise contacts (registrations' contacts and attendees) are anonymised this
+# many days after the campaign's feedback deadline; closed fee complaints lose their reporter's
+# details as long after closing (registrations/retention.py, docs/privacy.md).
+PERSONAL_DATA_RETENTION_DAYS = env.int("PERSONAL_DATA_RETENTION_DAYS", default=365)
+# Enterprise sign-ups whose email address was never verified are deleted after this many days.
+UNVERIFIED_SIGNUP_RETENTION_DAYS = env.int("UNVERIFIED_SIGNUP_RETENTION_DAYS", default=30)
 
 # Storage: local files by default, S3-compatible object storage when a bucket is configured.
 AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="")
@@ -218,7 +254,27 @@ CACHES = {
 PUBLIC_LIST_CACHE_SECONDS = env.int("PUBLIC_LIST_CACHE_SECONDS", default=30)
 # The current campaign, which every page's layout shows; dropped when a campaign changes.
 CURRENT_CAMPAIGN_CACHE_SECONDS = env.int("CURRENT_CAMPAIGN_CACHE_SECONDS", default=300)
-SESSION_ENGINE = env.str("SESSION_ENGINE", default="django.contrib.sessions.backends.db")
+
+# Rate limits, counted in the "ratelimit" cache (qualitymonth/ratelimit.py): "<count>/<window>",
+# e.g. 30/h, 5/10m, 100/d; "off" for none. Sign-ups (web form and API together) per account and
+# per client address; fee complaints accepted per address and hour.
+SIGNUP_RATE_PER_USER = env.str("SIGNUP_RATE_PER_USER", default="30/h")
+SIGNUP_RATE_PER_IP = env.str("SIGNUP_RATE_PER_IP", default="300/h")
+FEE_COMPLAINTS_PER_HOUR = env.int("FEE_COMPLAINTS_PER_HOUR", default=5)
+# How long an Idempotency-Key's response is kept for replays (qualitymonth/idempotency.py).
+IDEMPOTENCY_KEY_HOURS = env.int("IDEMPOTENCY_KEY_HOURS", default=24)
+# Test-only switches for the benchmarks (bench/): never read in production mode, and a system
+# check refuses them there (qualitymonth/switches.py).
+BENCH_VIEWS = False if PRODUCTION else env.bool("BENCH_VIEWS", default=False)
+SIGNUP_CAPACITY_GUARD = True if PRODUCTION else env.bool("SIGNUP_CAPACITY_GUARD", default=True)
+# Sessions: in the database, read through the cache when a shared cache is configured (Redis):
+# most requests then read no session row, and a cache flush or eviction signs nobody out.
+SESSION_ENGINE = env.str(
+    "SESSION_ENGINE",
+    default="django.contrib.sessions.backends.cached_db"
+    if env.str("CACHE_URL", default="")
+    else "django.contrib.sessions.backends.db",
+)
 
 # Email: printed to the console by default, SMTP when EMAIL_URL says so
 # (e.g. smtp+tls://user:password@smtp.example.cn:587).
@@ -249,6 +305,14 @@ CELERY_BEAT_SCHEDULE = {
     "feedback-abandoned-uploads": {
         "task": "feedback.tasks.clean_up_abandoned_uploads",
         "schedule": 3600,
+    },
+    "idempotency-keys-purge": {
+        "task": "qualitymonth.tasks.purge_idempotency_keys",
+        "schedule": 3600,
+    },
+    "personal-data-purge": {
+        "task": "registrations.tasks.purge_personal_data",
+        "schedule": 24 * 3600,
     },
 }
 
@@ -285,6 +349,11 @@ SPECTACULAR_SETTINGS = {
         "RegionLevelEnum": "activities.enums.RegionLevel",
         "DepartmentLevelEnum": "activities.enums.DepartmentLevel",
         "RegistrationStatusEnum": "registrations.enums.RegistrationStatus",
+        "AllowedActionsEnum": "activities.serializers.ACTIVITY_ACTIONS",
+        "FeedbackReportStatusEnum": "feedback.enums.ReportStatus",
+        "FeedbackReportActionEnum": "feedback.serializers.REPORT_ACTIONS",
+        "MediaStateEnum": "feedback.enums.MediaState",
+        "DepartmentFeedbackStateEnum": "feedback.enums.DepartmentFeedbackState",
     },
 }
 
@@ -335,14 +404,47 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
     SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 
+# Logs on standard error: JSON lines with the request id in production, plain text otherwise
+# (qualitymonth/logs.py). A Celery worker logs the same way, not in its own format.
+LOG_FORMAT = env.str("LOG_FORMAT", default="json" if PRODUCTION else "plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "qualitymonth.logs.RequestContextFilter"}},
+    "formatters": {
+        "plain": {"()": "qualitymonth.logs.PlainFormatter"},
+        "json": {"()": "qualitymonth.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+            "filters": ["context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # Each eager task would otherwise log a line at INFO.
     "loggers": {"axes": {"level": "WARNING"}, "celery.app.trace": {"level": "WARNING"}},
 }
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# A request slower than this (milliseconds) is logged once more, with its view; 0: never.
+LOG_SLOW_REQUEST_MS = env.int("LOG_SLOW_REQUEST_MS", default=2000)
+
+# Prometheus metrics at /metrics: readable from these addresses or networks (as the audit log
+# sees the client: X-Real-IP only from TRUSTED_PROXIES), or with "Authorization: Bearer <token>".
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+
+# Error reports to Sentry (or GlitchTip) when a DSN is set; no personal data is sent.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from .sentry import init as _sentry_init
+
+    _sentry_init(
+        dsn=SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", default=PORTAL_MODE),
+        release=env.str("SENTRY_RELEASE", default=""),
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+    )
 
 PORTAL_NAME = _("National Quality Month")

@@ -4,7 +4,7 @@ from django.urls import include, path
 from django.views.i18n import set_language
 from drf_spectacular.views import SpectacularAPIView
 
-from . import views
+from . import health, metrics, views
 from .api_docs import OfflineRedocView, OfflineSwaggerView
 
 admin.site.site_header = admin.site.site_title = views.ADMIN_TITLE
@@ -27,7 +27,15 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", OfflineSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/redoc/", OfflineRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    # Answered by qualitymonth.health.OperationsMiddleware before the site's middleware; named
+    # here for reverse().
+    path("health/live", health.live, name="health-live"),
+    path("health/ready", health.ready, name="health-ready"),
+    path("metrics", metrics.metrics, name="metrics"),
 ]
+
+if settings.BENCH_VIEWS:  # test-only (bench/); refused in production by qualitymonth.switches
+    urlpatterns.append(path("bench/", include("qualitymonth.bench_views")))
 
 if settings.DEBUG:
     from django.conf.urls.static import static

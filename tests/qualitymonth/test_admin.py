@@ -27,7 +27,7 @@ from feedback.models import (
     TypicalCase,
 )
 from qualitymonth.audit import audit_log
-from qualitymonth.models import AuditLogEntry, ReviewDecision
+from qualitymonth.models import AuditLogEntry, IdempotencyKey, ReviewDecision
 from registrations.models import Attendee, FeeComplaint, FeeComplaintEvidence, Registration
 from tests import factories
 
@@ -51,6 +51,7 @@ NO_ADD = {
     FeedbackMedia,
     FeedbackUpload,
     FeedbackReminder,
+    IdempotencyKey,  # written by the API's idempotent sign-up
 }
 
 

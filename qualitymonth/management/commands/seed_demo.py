@@ -56,7 +56,7 @@ from registrations.validators import uscc_complete
 
 DEMO_YEAR = 2024
 DEMO_DOMAIN = "demo.qualitymonth.cn"
-DEMO_PASSWORD = "QualityMonth2024"  # noqa: S105 - printed on purpose: it is the demo login
+DEMO_PASSWORD = "QualityMonth2024"  # noqa: S105 - printed on purpose: it is the demo login  # nosec B105
 ZHEJIANG, HANGZHOU, XIHU = "330000", "330100", "330106"
 
 
@@ -436,7 +436,7 @@ class BulkWriter:
             if isinstance(fields.get(name), models.DateTimeField)
         ]
         adapt = connection.ops.adapt_datetimefield_value
-        statement = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608 - names from the model
+        statement = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608 - names from the model  # nosec B608
             connection.ops.quote_name(table),
             ", ".join(connection.ops.quote_name(n) for n in names),
             ", ".join(["%s"] * len(names)),
@@ -1248,7 +1248,7 @@ class Command(BaseCommand):
             raise CommandError(
                 "--enterprises must be at least 1: the demo representative needs one."
             )
-        rng = random.Random(options["seed"])
+        rng = random.Random(options["seed"])  # demo data from a seed, nothing secret  # nosec B311
         counts = {}
         # Demo addresses get no mail: the representative's welcome email stays in memory.
         with (
