@@ -33,6 +33,7 @@ from qualitymonth.models import AuditLogEntry
 
 from . import services
 from .filters import FeedbackMediaFilter, FeedbackReportFilter, TypicalCaseFilter
+from .limits import UploadThrottle
 from .media_checks import MediaRefused
 from .models import FeedbackMedia, FeedbackReport, TypicalCase
 from .selectors import cases_published, feedback_overview, reports_visible_to
@@ -649,6 +650,7 @@ class ReportMediaViewSet(
     filterset_class = FeedbackMediaFilter
     lookup_value_regex = r"[0-9a-f-]{36}"
     parser_classes = [parsers.MultiPartParser, parsers.FormParser, parsers.JSONParser]
+    throttle_classes = [UploadThrottle]
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     input_serializers = {"create": MediaUploadSerializer, "partial_update": MediaCaptionSerializer}
 

@@ -69,9 +69,11 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from qualitymonth.errors import DomainError, NotAllowed
+from qualitymonth.ratelimit import ratelimit
 
 from . import media_checks, services, uploads
 from .enums import MediaKind
+from .limits import UPLOAD_LIMITS
 from .models import FeedbackMedia, FeedbackReport, FeedbackUpload, TypicalCase
 
 READ_BLOCK = 1024 * 1024
@@ -201,6 +203,7 @@ def _start_fields(request) -> dict:
 
 @_json_login_required
 @require_POST
+@ratelimit(*UPLOAD_LIMITS)
 def upload_start(request):
     """Start a resumable upload (the protocol's step 1)."""
     fields = _start_fields(request)
@@ -331,6 +334,7 @@ def _mkstemp(directory: Path) -> tuple[int, str]:
 
 @login_required
 @require_POST
+@ratelimit(*UPLOAD_LIMITS)
 def media_upload(request, report_id):
     """The panel's form: each chosen file is checked and kept, or refused with its reason."""
     report = _report_for_upload(request.user, report_id)

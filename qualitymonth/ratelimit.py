@@ -189,8 +189,10 @@ def check(request, limits) -> Refusal | None:
 
 def wants_json(request) -> bool:
     accept = request.headers.get("Accept", "")
-    return request.path.startswith("/api/") or (
-        "application/json" in accept and "text/html" not in accept
+    return (
+        request.path.startswith("/api/")
+        or request.content_type == "application/json"
+        or ("application/json" in accept and "text/html" not in accept)
     )
 
 

@@ -109,7 +109,8 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    if env.bool("DATABASE_POOL", default=False):
+    # On by default in production: measured faster than persistent connections (docs/deploy.md).
+    if env.bool("DATABASE_POOL", default=PRODUCTION):
         # psycopg's pool replaces persistent connections (Django 5.1+): one pool per process,
         # shared by its threads; connections are checked before they are handed out.
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
@@ -260,6 +261,8 @@ CURRENT_CAMPAIGN_CACHE_SECONDS = env.int("CURRENT_CAMPAIGN_CACHE_SECONDS", defau
 # per client address; fee complaints accepted per address and hour.
 SIGNUP_RATE_PER_USER = env.str("SIGNUP_RATE_PER_USER", default="30/h")
 SIGNUP_RATE_PER_IP = env.str("SIGNUP_RATE_PER_IP", default="300/h")
+# Files one account may start uploading to feedback reports (uploader, form and API together).
+FEEDBACK_UPLOAD_RATE_PER_USER = env.str("FEEDBACK_UPLOAD_RATE_PER_USER", default="300/h")
 FEE_COMPLAINTS_PER_HOUR = env.int("FEE_COMPLAINTS_PER_HOUR", default=5)
 # How long an Idempotency-Key's response is kept for replays (qualitymonth/idempotency.py).
 IDEMPOTENCY_KEY_HOURS = env.int("IDEMPOTENCY_KEY_HOURS", default=24)

@@ -715,3 +715,25 @@ def test_a_file_that_only_looks_like_a_video_is_refused_by_the_probe(real_ffmpeg
     answer = send(client, body["url"], 2 * CHUNK, content[2 * CHUNK :])
     assert answer.status_code == 400
     assert answer.json()["error"] == "“fake.mp4” cannot be read as a video."
+
+
+def test_too_many_uploads_answer_429_with_the_wait_in_the_readers_language(
+    client, report, staff, settings
+):
+    from django.core.cache import caches
+
+    caches["ratelimit"].clear()
+    settings.FEEDBACK_UPLOAD_RATE_PER_USER = "2/h"
+    for n in range(2):
+        assert start(client, report, f"clip{n}.mp4", 1000).status_code == 201
+    refused = start(client, report, "clip3.mp4", 1000)
+    assert refused.status_code == 429
+    assert refused.json()["code"] == "rate_limited"
+    assert "at most 2 files in" in refused.json()["detail"]
+    assert int(refused["Retry-After"]) > 0
+    # The plain form and the API share the count.
+    form = client.post(reverse("feedback:media_upload", args=[report.pk]), {})
+    assert form.status_code == 429
+    api = client.post(f"/api/v1/feedback-reports/{report.pk}/media/", {})
+    assert api.status_code == 429
+    assert FeedbackUpload.objects.count() == 2
