@@ -19,7 +19,7 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, path, reverse
 from django.utils.cache import patch_vary_headers
@@ -296,6 +296,8 @@ def _case_for_action(request, pk: int) -> TypicalCase:
     case = get_object_or_404(
         TypicalCase.objects.select_related("report__department__region"), pk=pk
     )
+    if not request.user.has_perm("feedback.view_case", case):
+        raise Http404  # a case someone may not see: its existence is not revealed
     if not request.user.has_perm("feedback.publish_case", case):
         raise PermissionDenied
     return case
