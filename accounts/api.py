@@ -3,10 +3,12 @@
 from django.http import Http404
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from activities.serializers import ErrorSerializer
 
 from .models import PersonalToken
 from .serializers import MeSerializer, PersonalTokenCreatedSerializer, PersonalTokenSerializer
@@ -60,7 +62,16 @@ class NotWithPersonalToken(permissions.BasePermission):
             "{} {}", _("Answers with the key, shown only this once."), TOKEN_POLICY
         ),
         request=PersonalTokenSerializer,
-        responses={201: PersonalTokenCreatedSerializer},
+        responses={
+            201: PersonalTokenCreatedSerializer,
+            403: OpenApiResponse(
+                ErrorSerializer,
+                description=_(
+                    "Refused: the request was authenticated with a personal token, or the "
+                    "session's CSRF token is missing."
+                ),
+            ),
+        },
         auth=[{"cookieAuth": []}],
     ),
     destroy=extend_schema(

@@ -263,6 +263,9 @@ class ReviewQueueFilter(_ActivityListFilter):
     waiting_days = IntegerFilter(
         method="filter_waiting_days",
         label=_("only those submitted more than this many days ago"),
+        # Further back than datetime can go is a 400, not a server error.
+        min_value=0,
+        max_value=36500,
     )
 
     class Meta:

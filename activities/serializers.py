@@ -183,6 +183,17 @@ def activity_allowed_actions(activity: Activity, user) -> list[str]:
     return actions
 
 
+@extend_schema_field({"type": "string", "anyOf": [{"format": "uri"}, {"maxLength": 0}]})
+class BlankOrUrlField(serializers.CharField):
+    """An optional link as it is read: a URL, or an empty string when none was given (which the
+    plain "uri" format would not allow)."""
+
+
+@extend_schema_field({"type": "string", "anyOf": [{"format": "email"}, {"maxLength": 0}]})
+class BlankOrEmailField(serializers.CharField):
+    """An optional email address as it is read: an address, or an empty string."""
+
+
 class ActivitySerializer(serializers.ModelSerializer):
     campaign = serializers.IntegerField(
         source="campaign.year", read_only=True, help_text=_("The campaign's year.")
@@ -200,6 +211,8 @@ class ActivitySerializer(serializers.ModelSerializer):
             "changed the activity in between, the request is refused with 409."
         ),
     )
+    online_url = BlankOrUrlField(read_only=True, label=_("online link"))
+    contact_email = BlankOrEmailField(read_only=True, label=_("contact email"))
     allowed_actions = serializers.SerializerMethodField(
         help_text=_(
             "What the caller may do now: update (PATCH/PUT) or one of the actions at "

@@ -200,6 +200,9 @@ FEEDBACK_UPLOAD_DIR = env.str(
 # Largest chunk a client may send in one request (bytes), and when an upload counts as abandoned.
 FEEDBACK_UPLOAD_CHUNK_BYTES = env.int("FEEDBACK_UPLOAD_CHUNK_BYTES", default=8 * 1024**2)
 FEEDBACK_UPLOAD_ABANDONED_HOURS = env.int("FEEDBACK_UPLOAD_ABANDONED_HOURS", default=24)
+# An activity import still running this long after it started lost its worker: it is marked
+# failed (activities.tasks.fail_stale_imports). 5,000 rows take under a minute (bench/).
+ACTIVITY_IMPORT_STALE_MINUTES = env.int("ACTIVITY_IMPORT_STALE_MINUTES", default=60)
 # Where nginx serves private files from when it answers X-Accel-Redirect (e.g. "/protected/");
 # empty: the portal streams them itself.
 FEEDBACK_MEDIA_ACCEL_REDIRECT = env.str("FEEDBACK_MEDIA_ACCEL_REDIRECT", default="")
@@ -309,6 +312,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "feedback.tasks.clean_up_abandoned_uploads",
         "schedule": 3600,
     },
+    "activities-stale-imports": {
+        "task": "activities.tasks.fail_stale_imports",
+        "schedule": 15 * 60,
+    },
     "idempotency-keys-purge": {
         "task": "qualitymonth.tasks.purge_idempotency_keys",
         "schedule": 3600,
@@ -345,6 +352,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Every operation documents the 400/401/404 the framework itself can answer.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "qualitymonth.api_schema.add_common_responses",
+    ],
     # Several models have a `status` or `level`: name each choice set after its enum.
     "ENUM_NAME_OVERRIDES": {
         "CampaignStatusEnum": "activities.enums.CampaignStatus",

@@ -1,11 +1,12 @@
 from django.conf import settings
-from django.http import HttpResponseRedirect, HttpResponseServerError
+from django.http import HttpResponseRedirect, HttpResponseServerError, JsonResponse
 from django.shortcuts import render
 from django.template import loader
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import requires_csrf_token
 from django.views.decorators.http import require_safe
+from rest_framework.exceptions import NotFound
 
 from activities.selectors import (
     campaign_current,
@@ -45,6 +46,10 @@ def permission_denied(request, exception=None):
 
 @requires_csrf_token
 def page_not_found(request, exception=None):
+    if request.path.startswith("/api/"):
+        # API clients get the API's error shape, also for a URL no endpoint matches (e.g. an id
+        # that is not a number).
+        return JsonResponse({"detail": str(NotFound.default_detail)}, status=404)
     return render(request, "errors/404.html", status=404)
 
 
