@@ -1471,10 +1471,19 @@ def _run(job: ActivityImport) -> None:
                 errors.append(_entry(row.number, _constraint_problem(error), layout))
                 continue
             created += 1
+        errors.sort(key=lambda e: (e["row"] or 0, e["column"]))
         if errors and job.mode == ActivityImportMode.ALL_OR_NOTHING:
             transaction.set_rollback(True)
             created = 0
-    errors.sort(key=lambda e: (e["row"] or 0, e["column"]))
+        else:
+            # The outcome commits with the activities: a worker killed after this commit leaves
+            # a finished job, never activities under a job that still says "running".
+            ActivityImport.objects.filter(pk=job.pk).update(
+                status=ActivityImportStatus.DONE,
+                created_count=created,
+                errors=errors,
+                error_count=len(errors),
+            )
     job.errors = errors
     job.created_count = created
     job.status = (
@@ -1482,6 +1491,53 @@ def _run(job: ActivityImport) -> None:
         if errors and job.mode == ActivityImportMode.ALL_OR_NOTHING
         else ActivityImportStatus.DONE
     )
+
+
+def activity_imports_fail_stale(*, now: dt.datetime | None = None) -> int:
+    """Periodic: imports still "running" ACTIVITY_IMPORT_STALE_MINUTES after they started lost
+    their worker (killed, or its machine restarted; a redelivered task leaves a started job
+    alone), so they would say "running" for ever. Each is marked failed with a message and
+    audited. Nothing of it was imported: its activities commit only together with the job's
+    outcome. Returns how many were marked."""
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(minutes=settings.ACTIVITY_IMPORT_STALE_MINUTES)
+    stale = ActivityImport.objects.filter(
+        status=ActivityImportStatus.RUNNING, started_at__lt=cutoff
+    ).select_related("created_by")
+    failed = 0
+    for job in stale:
+        with transaction.atomic():
+            # Conditional, so that a job finishing at this moment keeps its outcome.
+            marked = ActivityImport.objects.filter(
+                pk=job.pk, status=ActivityImportStatus.RUNNING
+            ).update(
+                status=ActivityImportStatus.ERROR,
+                finished_at=now,
+                failure=bilingual(
+                    _(
+                        "The import stopped before it finished (the background service was "
+                        "interrupted). Nothing was imported; please upload the file again."
+                    )
+                ),
+            )
+            if not marked:
+                continue
+            audit_log(
+                job,
+                "activities.activityimport.finished",
+                actor=None,
+                changes={
+                    "status": [ActivityImportStatus.RUNNING, ActivityImportStatus.ERROR],
+                    "rows": job.rows_total,
+                    "checked": job.rows_processed,
+                },
+                comment="stale: no outcome "
+                f"{settings.ACTIVITY_IMPORT_STALE_MINUTES} minutes after it started",
+            )
+            failed += 1
+    if failed:
+        logger.warning("Marked %s stale activity import(s) as failed", failed)
+    return failed
 
 
 def _constraint_problem(error: IntegrityError) -> Problem:

@@ -12,3 +12,12 @@ def run_activity_import(import_id: int) -> str:
     from .importing import activity_import_run
 
     return activity_import_run(import_id)
+
+
+@shared_task(ignore_result=True)
+def fail_stale_imports() -> int:
+    """Periodic (celery beat): imports whose worker died mid-way are marked failed instead of
+    "running" for ever (activities.importing.activity_imports_fail_stale)."""
+    from .importing import activity_imports_fail_stale
+
+    return activity_imports_fail_stale()

@@ -36,7 +36,7 @@ from qualitymonth.errors import DomainError, NotAllowed
 
 from . import media_checks, services
 from .enums import MediaState, UploadState
-from .models import FeedbackMedia, FeedbackReport, FeedbackUpload, TypicalCase
+from .models import FeedbackMedia, FeedbackReport, FeedbackUpload, TypicalCase, private_storage
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +45,12 @@ PARTIAL_SUFFIX = ".part"
 _PARTIAL_NAME = re.compile(r"^([0-9a-f]{32})\.part$")
 # Media still "being processed" after this long lost its background job (a worker restarted).
 MEDIA_PROCESSING_STUCK_AFTER = dt.timedelta(hours=1)
+# A stored media file that no media row names this long after it was written was left by a
+# worker killed between storing it and committing the row: nothing will ever serve it.
+ORPHAN_MEDIA_FILE_AFTER = dt.timedelta(hours=1)
+# The folders of private storage that hold feedback media (media_checks.random_storage_name):
+# the three kinds, then thumbnails, web copies and poster frames. Nothing else is looked at.
+MEDIA_STORAGE_FOLDERS = ("picture", "video", "document", "thumbnails", "web", "posters")
 
 # The SHA-256 of each upload's bytes so far, kept by the process that wrote them, so that the
 # finished file need not be read once more (a second for a gigabyte). Only a shortcut: a chunk
@@ -404,7 +410,8 @@ def uploads_clean_up(*, now: dt.datetime | None = None) -> dict[str, int]:
     """Periodic: uploads without a chunk for FEEDBACK_UPLOAD_ABANDONED_HOURS are abandoned and
     their partial files deleted; files in FEEDBACK_UPLOAD_DIR that no upload in progress owns
     (and scratch files left by a crash, once as old) are deleted; media still being processed
-    after MEDIA_PROCESSING_STUCK_AFTER are queued for processing again. Returns the counts."""
+    after MEDIA_PROCESSING_STUCK_AFTER are queued for processing again; stored media files no
+    media row names, older than ORPHAN_MEDIA_FILE_AFTER, are deleted. Returns the counts."""
     now = now or timezone.now()
     cutoff = now - dt.timedelta(hours=settings.FEEDBACK_UPLOAD_ABANDONED_HOURS)
     abandoned = 0
@@ -428,14 +435,22 @@ def uploads_clean_up(*, now: dt.datetime | None = None) -> dict[str, int]:
             abandoned += 1
     files = _delete_leftover_files(cutoff)
     requeued = _requeue_stuck_media(now)
-    if abandoned or files or requeued:
+    orphans = _delete_orphan_media_files(now - ORPHAN_MEDIA_FILE_AFTER)
+    if abandoned or files or requeued or orphans:
         logger.info(
-            "Upload clean-up: %s abandoned, %s files deleted, %s media requeued",
+            "Upload clean-up: %s abandoned, %s files deleted, %s media requeued, "
+            "%s orphaned media files deleted",
             abandoned,
             files,
             requeued,
+            orphans,
         )
-    return {"abandoned": abandoned, "files_deleted": files, "media_requeued": requeued}
+    return {
+        "abandoned": abandoned,
+        "files_deleted": files,
+        "media_requeued": requeued,
+        "orphans_deleted": orphans,
+    }
 
 
 def _delete_leftover_files(cutoff: dt.datetime) -> int:
@@ -467,6 +482,49 @@ def _delete_leftover_files(cutoff: dt.datetime) -> int:
             continue
         except OSError:
             logger.warning("Could not delete %s", entry.path)
+    return deleted
+
+
+def _stored_names(storage, folder: str):
+    try:
+        folders, files = storage.listdir(folder)
+    except FileNotFoundError:  # local storage: nothing stored there yet
+        return
+    for name in files:
+        yield f"{folder}/{name}"
+    for sub in folders:
+        yield from _stored_names(storage, f"{folder}/{sub}")
+
+
+def _delete_orphan_media_files(written_before: dt.datetime) -> int:
+    """Delete files in the media folders of private storage that no FeedbackMedia names (as its
+    file, thumbnail, web copy or poster) and that were written before `written_before` (a file
+    just stored waits for its row to commit)."""
+    storage = private_storage()
+    deleted = 0
+    for folder in MEDIA_STORAGE_FOLDERS:
+        names = list(_stored_names(storage, folder))
+        for start in range(0, len(names), 1000):
+            batch = names[start : start + 1000]
+            named = set()
+            for field in ("file", "thumbnail", "web_copy", "poster"):
+                named.update(
+                    FeedbackMedia.objects.filter(**{f"{field}__in": batch}).values_list(
+                        field, flat=True
+                    )
+                )
+            for name in batch:
+                if name in named:
+                    continue
+                try:
+                    if storage.get_modified_time(name) >= written_before:
+                        continue
+                    storage.delete(name)
+                    deleted += 1
+                except FileNotFoundError:
+                    continue
+                except Exception:
+                    logger.warning("Could not delete the orphaned media file %s", name)
     return deleted
 
 
