@@ -8,6 +8,7 @@ on ``settings.SITE_URL`` (see `absolute_url`).
 """
 
 import logging
+from collections.abc import Callable, Iterable
 from functools import partial
 from typing import Any
 
@@ -65,6 +66,33 @@ def notify(
     language = language or recipient_language(None if isinstance(recipient, str) else recipient)
     subject, body = render_email(recipient, template, context, language=language)
     transaction.on_commit(partial(_queue, subject, body, address, language, template))
+
+
+def notify_on_commit(
+    recipients: Callable[[], Iterable[Any]],
+    template: str,
+    context: dict[str, Any] | None = None,
+) -> None:
+    """Like `notify` for each of `recipients()`, but all of it once the current transaction
+    commits (at once outside a transaction): who they are is looked up and each email rendered
+    (in the recipient's language) only then, so that none of it lengthens the transaction and
+    the locks it holds. Context values that are callables are called then, once (e.g. a place
+    in a queue). Nothing is sent if the transaction rolls back; a failure to look up, render or
+    queue is logged, never raised (the action has committed).
+    """
+
+    def send() -> None:
+        try:
+            resolved = {
+                name: value() if callable(value) and not hasattr(value, "_meta") else value
+                for name, value in (context or {}).items()
+            }
+            for recipient in recipients():
+                notify(recipient, template, resolved)
+        except Exception:
+            logger.exception("Could not send email %s", template)
+
+    transaction.on_commit(send)
 
 
 def _queue(subject: str, body: str, address: str, language: str, template: str) -> None:

@@ -246,7 +246,16 @@ class RegistrationViewSet(
             contact_mobile=data.get("contact_mobile") or enterprise.mobile,
             note=data["note"],
         )
-        return self._present(registration, status.HTTP_201_CREATED)
+        return self._present_signed_up(registration)
+
+    def _present_signed_up(self, registration) -> Response:
+        """The new registration as `_present` would show it, from what the sign-up already holds
+        (its activity with campaign and region, enterprise and attendees; the waiting place the
+        email computed after the commit, else counted now): no query to read it back."""
+        if not hasattr(registration, "waiting_position"):
+            registration.waiting_position = services.registration_waiting_position(registration)
+        data = RegistrationSerializer(registration, context=self.get_serializer_context()).data
+        return Response(data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
         tags=[TAG],

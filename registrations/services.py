@@ -29,7 +29,7 @@ from activities.enums import ACTIVITY_PUBLISHED_STATES
 from activities.models import Activity
 from qualitymonth.audit import audit_log
 from qualitymonth.errors import DomainError, IllegalTransition, NotAllowed
-from qualitymonth.notifications import absolute_url, notify
+from qualitymonth.notifications import absolute_url, notify_on_commit
 
 from .enums import REGISTRATION_ACTIVE_STATES, RegistrationStatus
 from .models import Attendee, Enterprise, Registration, new_check_in_code
@@ -69,7 +69,10 @@ def _registration_link(registration: Registration) -> str:
 
 
 def _tell_representatives(registration: Registration, template: str, **context) -> None:
-    """Email each representative of the registration's enterprise (on commit, in their language)."""
+    """Email each representative of the registration's enterprise, in their language, once the
+    transaction commits. Who they are is looked up and the emails are rendered only then, so
+    that none of it lengthens the transaction (and the activity's row lock it may hold).
+    Context values that are callables are called at that moment (e.g. the waiting place)."""
     activity = registration.activity
     context = {
         "registration": registration,
@@ -79,8 +82,11 @@ def _tell_representatives(registration: Registration, template: str, **context) 
         "activity_url": _link("public:activity_detail", activity.pk),
         **context,
     }
-    for person in _representatives(registration.enterprise_id):
-        notify(person, template, context)
+
+    def recipients():
+        return _representatives(registration.enterprise_id)
+
+    notify_on_commit(recipients, template, context)
 
 
 def _take_seat(activity_id: int, *, now=None) -> bool:
@@ -110,6 +116,53 @@ def _take_seat(activity_id: int, *, now=None) -> bool:
             signup_closes_at__gt=now,
         )
     return rows.update(confirmed_count=F("confirmed_count") + 1) == 1
+
+
+def _take_seat_and_confirm(registration: Registration, *, now) -> int | None:
+    """Take one seat of the registration's activity, while it is published and open for sign-up
+    at `now`, and confirm the registration: ONE statement (the conditional update of
+    `_take_seat` and the registration's update in a data-modifying CTE), so that a sign-up
+    holds the activity's row lock for as short a time as possible. The activity's count of
+    confirmed enterprises after taking the seat, or None if none was taken."""
+    from django.conf import settings
+    from django.db import connection
+
+    if not settings.SIGNUP_CAPACITY_GUARD:
+        # TEST-ONLY negative control (see `_take_seat`).
+        if not _take_seat(registration.activity_id, now=now):
+            return None
+        Registration.objects.filter(pk=registration.pk).update(
+            status=RegistrationStatus.CONFIRMED, confirmed_at=now
+        )
+        return Activity.objects.values_list("confirmed_count", flat=True).get(
+            pk=registration.activity_id
+        )
+    quote = connection.ops.quote_name
+    activities, registrations = Activity._meta.db_table, Registration._meta.db_table
+    published = ", ".join(["%s"] * len(ACTIVITY_PUBLISHED_STATES))
+    sql = (
+        f"WITH seat AS (UPDATE {quote(activities)} "  # noqa: S608 - table names, no input  # nosec B608
+        "SET confirmed_count = confirmed_count + 1 "
+        "WHERE id = %s AND (capacity IS NULL OR confirmed_count < capacity) "
+        f"AND status IN ({published}) AND signup_enabled "
+        "AND signup_opens_at <= %s AND signup_closes_at > %s RETURNING confirmed_count) "
+        f"UPDATE {quote(registrations)} SET status = %s, confirmed_at = %s "
+        "WHERE id = %s AND EXISTS (SELECT 1 FROM seat) "
+        "RETURNING (SELECT confirmed_count FROM seat)"
+    )
+    params = [
+        registration.activity_id,
+        *[str(state) for state in ACTIVITY_PUBLISHED_STATES],
+        now,
+        now,
+        RegistrationStatus.CONFIRMED.value,
+        now,
+        registration.pk,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return None if row is None else row[0]
 
 
 def _free_seat(activity_id: int) -> None:
@@ -242,12 +295,15 @@ def registration_sign_up(
 
     Steps: refuse anyone but a verified representative of the enterprise (NotAllowed); check the
     attendees (1 to the activity's limit, each with a name and a mainland mobile), the contact and
-    the note; refuse an activity not published, not open for sign-up or outside its window, and
-    an enterprise already registered (DomainError). In one transaction: insert the registration
-    (the database refuses a second active one of the enterprise), take a seat with the
-    conditional update, or else lock the activity, check it again and join the waiting list;
-    save the attendees; write the audit log (``confirmed`` or ``waiting``); email the
-    representatives the confirmation with the check-in code, or their place in the queue.
+    the note; refuse an activity not published, not open for sign-up or outside its window
+    (DomainError). In one transaction: insert the registration, waiting (the database refuses a
+    second active one of the enterprise: "already registered"), and its attendees; take a seat
+    and confirm it in one statement (`_take_seat_and_confirm`), or else lock the activity, check
+    it again and stay on the waiting list; write the audit log (``confirmed`` or ``waiting``).
+    The activity's row lock is held only from the seat to the commit. After the commit, email
+    the representatives the confirmation with the check-in code, or their place in the queue.
+    The registration comes back with its activity (campaign, region), enterprise and attendees
+    loaded, and, when waiting, its ``waiting_position`` once the emails have counted it.
     """
     roles = roles_of(actor)
     if roles.enterprise_id is None or roles.enterprise_id != enterprise.pk:
@@ -276,84 +332,113 @@ def registration_sign_up(
         )
 
     now = timezone.now()
-    with transaction.atomic():
-        current = Activity.objects.get(pk=activity.pk)
-        _refuse_closed(current, now)
-        people = _clean_attendees(attendees, current.attendees_per_enterprise)
-        active = Registration.objects.filter(
-            activity_id=current.pk,
-            enterprise_id=enterprise.pk,
-            status__in=REGISTRATION_ACTIVE_STATES,
-        )
-        if active.exists():
-            raise _already_registered()
-        registration = _insert(
-            Registration(
-                activity_id=current.pk,
-                enterprise=enterprise,
-                status=RegistrationStatus.WAITING,
-                attendee_count=len(people),
-                contact_name=contact_name,
-                contact_mobile=contact_mobile,
-                note=note,
-                registered_by=actor,
-            ),
-            active,
-        )
-        taken = _take_seat(current.pk, now=now)
-        if not taken:
-            # Full, or the activity changed since it was read: look again under the row lock
-            # (a cancellation waits for us, and a seat freed meanwhile is taken now).
-            current = _lock_activity(current)
-            _refuse_closed(current, now)
-            taken = _take_seat(current.pk, now=now)
-        if taken:
-            Registration.objects.filter(pk=registration.pk).update(
-                status=RegistrationStatus.CONFIRMED, confirmed_at=now
-            )
-            registration.status = RegistrationStatus.CONFIRMED
-            registration.confirmed_at = now
-        Attendee.objects.bulk_create(
-            Attendee(registration=registration, name=p.name, mobile=p.mobile) for p in people
-        )
-        registration.activity = Activity.objects.get(pk=current.pk)
-        activity.confirmed_count = registration.activity.confirmed_count
-        audit_log(
-            registration,
-            f"{AUDIT}.{registration.status}",
-            actor=actor,
-            changes={
-                "status": [None, registration.status],
-                "attendees": [p.name for p in people],
-                "contact_name": contact_name,
-            },
-        )
-        if taken:
-            _tell_representatives(registration, "registration_confirmed")
-        else:
-            _tell_representatives(
-                registration,
-                "registration_waiting",
-                position=registration_waiting_position(registration),
-            )
-    return registration
-
-
-def _insert(registration: Registration, active) -> Registration:
-    """Insert in a savepoint: the partial unique constraint refuses a second active registration
-    of the enterprise (PostgreSQL waits for a concurrent one to commit before deciding)."""
+    # Read and checked before the transaction: the seat is taken by a statement that checks the
+    # window and the state again, and the waiting list is joined only after checking again
+    # under the activity's row lock.
+    current = Activity.objects.select_related("campaign", "region").get(pk=activity.pk)
+    _refuse_closed(current, now)
+    people = _clean_attendees(attendees, current.attendees_per_enterprise)
+    registration = Registration(
+        activity=current,
+        enterprise=enterprise,
+        status=RegistrationStatus.WAITING,
+        attendee_count=len(people),
+        contact_name=contact_name,
+        contact_mobile=contact_mobile,
+        note=note,
+        registered_by=actor,
+    )
     for _attempt in range(5):
+        inserted = False
         try:
             with transaction.atomic():
+                # First, so that a refusal by the partial unique constraint (PostgreSQL waits
+                # for a concurrent sign-up of the enterprise to commit before deciding) rolls
+                # back nothing else and needs no savepoint.
                 registration.save(force_insert=True)
-            return registration
+                inserted = True
+                _sign_up_in_transaction(registration, current, people, actor=actor, now=now)
+            break
         except IntegrityError:
-            if active.exists():
+            if inserted:
+                raise
+            if Registration.objects.filter(
+                activity_id=current.pk,
+                enterprise_id=enterprise.pk,
+                status__in=REGISTRATION_ACTIVE_STATES,
+            ).exists():
                 raise _already_registered() from None
             # A check-in code that happened to be taken: draw another.
             registration.pk = None
             registration.check_in_code = new_check_in_code()
-    raise DomainError(_("Please try again."), code="retry")
+            registration.status = RegistrationStatus.WAITING
+            registration.confirmed_at = None
+    else:
+        raise DomainError(_("Please try again."), code="retry")
+    activity.confirmed_count = registration.activity.confirmed_count
+    return registration
+
+
+def _sign_up_in_transaction(registration, current, people, *, actor, now) -> None:
+    """The rest of the sign-up, after its registration is inserted (waiting): the attendees,
+    then the seat (the activity's row lock is held from here to the commit, so nothing slow
+    follows), the audit log, the emails (rendered after the commit)."""
+    saved = Attendee.objects.bulk_create(
+        [Attendee(registration=registration, name=p.name, mobile=p.mobile) for p in people]
+    )
+    # As if prefetched: whoever shows the new registration needs no query for its attendees.
+    attendees = Attendee.objects.filter(registration=registration).order_by("id")
+    attendees._result_cache, attendees._prefetch_done = saved, True
+    registration._prefetched_objects_cache = {"attendees": attendees}
+    seats_taken = _take_seat_and_confirm(registration, now=now)
+    if seats_taken is None:
+        # Full, or the activity changed since it was read: look again under the row lock (a
+        # cancellation or withdrawal waits for us, and a seat freed meanwhile is taken now).
+        current = _keep_related(_lock_activity(current), current, "campaign", "region")
+        _refuse_closed(current, now)
+        if current.capacity is None or current.confirmed_count < current.capacity:
+            seats_taken = _take_seat_and_confirm(registration, now=now)
+    taken = seats_taken is not None
+    if taken:
+        current.confirmed_count = seats_taken
+        registration.status = RegistrationStatus.CONFIRMED
+        registration.confirmed_at = now
+    registration.activity = current
+    audit_log(
+        registration,
+        f"{AUDIT}.{registration.status}",
+        actor=actor,
+        changes={
+            "status": [None, registration.status],
+            "attendees": [p.name for p in people],
+            "contact_name": registration.contact_name,
+        },
+    )
+    if taken:
+        _tell_representatives(registration, "registration_confirmed")
+    else:
+        _tell_representatives(
+            registration,
+            "registration_waiting",
+            position=lambda: _note_waiting_position(registration),
+        )
+
+
+def _note_waiting_position(registration: Registration) -> int | None:
+    """`registration_waiting_position`, also kept on the registration (as `with_waiting_position`
+    would annotate it) for whoever shows it next."""
+    registration.waiting_position = registration_waiting_position(registration)
+    return registration.waiting_position
+
+
+def _keep_related(fresh: Activity, known: Activity, *names: str) -> Activity:
+    """`fresh` with the related objects already loaded on `known` (the same rows)."""
+    for name in names:
+        field = Activity._meta.get_field(name)
+        same = getattr(fresh, field.attname) == getattr(known, field.attname)
+        if same and field.is_cached(known):
+            field.set_cached_value(fresh, field.get_cached_value(known))
+    return fresh
 
 
 # --- withdrawal and the waiting list -------------------------------------------------------------
