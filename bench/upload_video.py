@@ -22,6 +22,8 @@ requests (VmHWM from /proc, over its whole life, and its size after a warm-up up
 baseline measured in the same run on the same disk: copying the same file with shutil.copyfile
 and fsync (before and after the upload; the faster counts). PASS/FAIL against the targets: peak
 memory under 100 MB, throughput at least 0.5x the copy's. Exit status 0 on PASS, 1 on FAIL.
+For context it also sends the same file, in the same chunks, through the same gunicorn to a bare
+WSGI app that only writes and hashes the bytes: what any Python web process can take in here.
 The stored file is compared with the original by SHA-256.
 """
 
@@ -177,6 +179,63 @@ def copy_seconds(source: Path, folder: Path) -> float:
 
 
 # --- the server ---------------------------------------------------------------------------------
+
+
+BARE_APP = """
+import hashlib, os
+def application(environ, start_response):
+    left = int(environ.get("CONTENT_LENGTH") or 0)
+    digest = hashlib.sha256()
+    with open(os.environ["BARE_SINK"], "ab") as sink:
+        while left:
+            block = environ["wsgi.input"].read(min(1 << 20, left))
+            if not block:
+                break
+            sink.write(block)
+            digest.update(block)
+            left -= len(block)
+    start_response("200 OK", [("Content-Length", "2")])
+    return [b"ok"]
+"""
+
+
+def bare_ceiling(python: str, folder: Path, source: Path, chunk: int) -> float:
+    """Seconds to send `source` in `chunk`-sized PATCH requests to a bare WSGI app under the same
+    gunicorn that only writes and hashes the bytes: the most any Python web process can take in
+    on this machine, to read the portal's figure against."""
+    (folder / "bare_app.py").write_text(BARE_APP)
+    sink = folder / "bare.bin"
+    port = free_port()
+    server = subprocess.Popen(  # noqa: S603 - our own bare app  # nosec B603
+        [python, "-m", "gunicorn", "--worker-class", "gthread", "--workers", "1", "--threads",
+         "4", "--bind", f"127.0.0.1:{port}", "--chdir", str(folder), "bare_app:application"],
+        env={**os.environ, "BARE_SINK": str(sink)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                if time.time() > deadline:
+                    return float("nan")
+                time.sleep(0.2)
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+        started = time.perf_counter()
+        with open(source, "rb") as f:
+            while piece := f.read(chunk):
+                connection.request("PATCH", "/", body=piece)
+                connection.getresponse().read()
+        with open(sink, "rb+") as f:
+            os.fsync(f.fileno())
+        return time.perf_counter() - started
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        sink.unlink(missing_ok=True)
 
 
 def free_port() -> int:
@@ -408,6 +467,11 @@ def run(args, engine: str, database_name: str, folder: Path) -> int:
             server.kill()
 
     copy_after = copy_seconds(source, folder)
+    bare = (
+        bare_ceiling(python, folder, source, int(answer_chunk_mb(portal) * 1024**2))
+        if "gunicorn" in description
+        else float("nan")
+    )
     copy = min(copy_before, copy_after)
     media = FeedbackMedia.objects.get(pk=answer["media"]["id"])
     stored = Path(private) / media.file.name
@@ -433,6 +497,11 @@ def run(args, engine: str, database_name: str, folder: Path) -> int:
         f"move into storage, poster frame) {portal.timings[-1]:.2f} s"
     )
     print(f"Ratio to copy:        {ratio:.2f}x")
+    print(
+        f"Bare WSGI app:        {bare:.2f} s, {size / 1024**2 / bare:,.0f} MB/s "
+        f"({copy / bare:.2f}x the copy; the portal {bare / seconds:.2f}x of it): the same gunicorn "
+        "and chunks into an app that only writes and hashes, for context"
+    )
     print(
         f"Server memory:        peak {peak['VmHWM']:.0f} MB (VmHWM, whole life); "
         f"{after_warm_up['VmRSS']:.0f} MB after the warm-up, {peak['VmRSS']:.0f} MB at the end"
