@@ -4,6 +4,7 @@ carries the same one, and only a trusted proxy may choose it."""
 import io
 import json
 import logging
+import queue
 import re
 
 import pytest
@@ -191,25 +192,29 @@ def test_production_logs_json_and_development_plain_text():
 
 
 def test_a_real_worker_sees_the_id_of_the_request_that_queued_the_task():
-    """Through Celery itself: an in-memory broker and a worker thread (no Redis needed)."""
+    """Through Celery itself: an in-memory broker and a worker thread (no Redis needed). The
+    task hands what it saw back through a queue, not a result backend: other tests may have
+    made the app's (thread-local, cached) backend already."""
     from celery.contrib.testing.worker import start_worker
 
     from qualitymonth.celery import app
 
+    seen: queue.Queue = queue.Queue()
+
     @app.task(name="tests.deploy.request_id_probe")
     def request_id_probe():
         logging.getLogger("tests.deploy").warning("in the task")
-        return logs.current_request_id()
+        seen.put(logs.current_request_id())
 
-    saved = {key: app.conf[key] for key in ("task_always_eager", "result_backend")}
-    app.conf.update(task_always_eager=False, result_backend="cache+memory://")
+    saved = app.conf["task_always_eager"]
+    app.conf.update(task_always_eager=False)
     try:
         with start_worker(app, perform_ping_check=False, pool="solo", loglevel="WARNING"):
             token = logs.current_context.set(logs.RequestContext(request_id=PROXY_ID))
             try:
-                result = request_id_probe.delay()
+                request_id_probe.delay()
             finally:
                 logs.current_context.reset(token)
-            assert result.get(timeout=30) == PROXY_ID
+            assert seen.get(timeout=30) == PROXY_ID
     finally:
-        app.conf.update(saved)
+        app.conf.update(task_always_eager=saved)
