@@ -30,6 +30,7 @@ from .services import (
     CASE_EDITABLE_FIELDS,
     FEEDBACK_WORKFLOW,
     REPORT_EDITABLE_FIELDS,
+    REPORT_FIGURES,
     REPORT_REVIEWED_FIELDS,
     report_may_edit,
 )
@@ -518,6 +519,12 @@ class ReportUpdateSerializer(serializers.ModelSerializer):
     class Meta:
         model = FeedbackReport
         fields = ["version", *REPORT_EDITABLE_FIELDS, "activities"]
+        # DRF words a bad big integer as "A valid biginteger is required." and has no Chinese
+        # for it: the figures say what they want in the reader's language.
+        extra_kwargs = {
+            name: {"error_messages": {"invalid": _("Enter a whole number, e.g. 50.")}}
+            for name in REPORT_FIGURES
+        }
 
     def validate(self, attrs):
         if "version" not in attrs:

@@ -319,6 +319,17 @@ def test_staff_edit_the_figures_and_covered_activities_with_the_version(world, c
     assert entry.changes["participants"] == ["3400", "5000"]
 
 
+def test_a_figure_that_is_no_number_is_refused_in_the_readers_language(world, campaign):
+    report = report_of(world.gz_amr, campaign)
+    response = as_user(staff_of(world.gz_amr), "zh-hans").patch(
+        url(report), {"version": 1, "participants": "很多"}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["participants"] == ["请输入整数，如 50。"]
+    report.refresh_from_db()
+    assert report.participants == 3400
+
+
 def test_an_edit_with_a_stale_version_is_refused_with_409_and_saves_nothing(world, campaign):
     report = report_of(world.gz_amr, campaign)
     client = as_user(staff_of(world.gz_amr))
