@@ -420,7 +420,37 @@ def region_path(region: Region) -> list[Region]:
 
 @require_safe
 def activity_detail(request, pk: int):
-    """Everything an enterprise needs to decide whether to take part."""
+    """Everything an enterprise needs to decide whether to take part.
+
+    Anonymous visitors (most of the traffic when a page is shared) get the page from the cache
+    for PUBLIC_DETAIL_CACHE_SECONDS: it holds nothing personal, and places left may lag that
+    long; saving or cancelling the activity drops it at once. Signed-in people, who sign up from
+    here, always get it live."""
+    key = None
+    if (
+        settings.PUBLIC_DETAIL_CACHE_SECONDS
+        and not request.user.is_authenticated
+        and not request.GET
+        and not len(get_messages(request))
+    ):
+        key = detail_cache_key(pk, get_language())
+        cached = cache.get(key)
+        if cached is not None:
+            response = HttpResponse(cached)
+            patch_vary_headers(response, ("Cookie",))
+            return response
+    response = _activity_detail_page(request, pk)
+    if key and response.status_code == 200:
+        cache.set(key, response.content, settings.PUBLIC_DETAIL_CACHE_SECONDS)
+    patch_vary_headers(response, ("Cookie",))
+    return response
+
+
+def detail_cache_key(pk: int, language: str) -> str:
+    return f"public:detail:{language}:{pk}"
+
+
+def _activity_detail_page(request, pk: int):
     activity = _public_activity(pk)
     now = timezone.now()
     url = activity_absolute_url(activity.pk)

@@ -16,3 +16,17 @@ def forget_current_campaign(**kwargs):
     from .selectors import CURRENT_CAMPAIGN_CACHE_KEY
 
     cache.delete(CURRENT_CAMPAIGN_CACHE_KEY)
+
+
+@receiver(post_save, sender="activities.Activity")
+@receiver(activity_cancelled)
+def forget_activity_page(sender=None, instance=None, activity=None, **kwargs):
+    """An activity's page kept for anonymous visitors shows it as it was: drop it when the
+    activity is saved or cancelled (places left may lag PUBLIC_DETAIL_CACHE_SECONDS)."""
+    from django.conf import settings
+
+    from .public_views import detail_cache_key
+
+    target = instance or activity
+    if target is not None and target.pk is not None:
+        cache.delete_many([detail_cache_key(target.pk, code) for code, _name in settings.LANGUAGES])

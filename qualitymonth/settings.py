@@ -256,6 +256,9 @@ CACHES = {
 # The public list of activities is rendered at most once per this many seconds for each filter
 # combination and language (0: never cached). Each activity's own page is always live.
 PUBLIC_LIST_CACHE_SECONDS = env.int("PUBLIC_LIST_CACHE_SECONDS", default=30)
+# An activity's page, for anonymous visitors only, is kept this long (0: never); places left may
+# lag that long, and saving the activity drops it at once.
+PUBLIC_DETAIL_CACHE_SECONDS = env.int("PUBLIC_DETAIL_CACHE_SECONDS", default=10)
 # The current campaign, which every page's layout shows; dropped when a campaign changes.
 CURRENT_CAMPAIGN_CACHE_SECONDS = env.int("CURRENT_CAMPAIGN_CACHE_SECONDS", default=300)
 

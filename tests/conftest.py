@@ -30,6 +30,7 @@ def _fast_and_quiet(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # The public list's cache would carry one test's activities into the next.
     settings.PUBLIC_LIST_CACHE_SECONDS = 0
+    settings.PUBLIC_DETAIL_CACHE_SECONDS = 0
     settings.CURRENT_CAMPAIGN_CACHE_SECONDS = 0
 
 

@@ -508,6 +508,36 @@ def test_visitors_get_the_whole_list_page_from_the_cache(
     cache.clear()
 
 
+def test_visitors_get_an_activitys_page_from_the_cache_until_it_changes(
+    client, settings, django_assert_num_queries
+):
+    from django.core.cache import cache
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from activities import services
+
+    settings.PUBLIC_DETAIL_CACHE_SECONDS = 10
+    cache.clear()
+    activity = factories.ActivityFactory(title="质量开放日")
+    url = f"/activities/{activity.pk}/"
+    first = client.get(url)
+    assert "质量开放日" in first.content.decode()
+    assert "csrfmiddlewaretoken" not in first.content.decode()  # nothing personal to cache
+    with django_assert_num_queries(0):
+        assert client.get(url).content == first.content
+    # Cancelling it shows at once (the enterprises must learn of it).
+    organiser = factories.DepartmentMembershipFactory(department=activity.organiser).user
+    services.activity_cancel(activity, actor=organiser, reason="场地原因")
+    assert "场地原因" in client.get(url).content.decode()
+    # Signed-in people always get the page live.
+    client.force_login(organiser)
+    with CaptureQueriesContext(connection) as captured:
+        client.get(url)
+    assert len(captured.captured_queries) > 0
+    cache.clear()
+
+
 @pytest.mark.parametrize(
     "url",
     ["/calendar/9999-12-31/", "/calendar/0001-01-01/", "/api/v1/activities/abc/ical/"],
