@@ -219,6 +219,9 @@ rules.add_perm(
     is_platform_admin | represents_enterprise | reviews_enterprise_region,
 )
 rules.add_perm("registrations.change_enterprise", is_platform_admin | represents_enterprise)
+# An enterprise's contact mobile and email: its representatives and administrators. Reviewers of
+# its region see the enterprise, with the contact masked (as on the registrants pages).
+rules.add_perm("registrations.view_enterprise_contacts", is_platform_admin | represents_enterprise)
 rules.add_perm("registrations.manage_representatives", is_platform_admin | represents_enterprise)
 rules.add_perm(
     "registrations.view_registration",

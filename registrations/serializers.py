@@ -10,6 +10,7 @@ from activities.models import Activity
 from activities.selectors import activity_visible_to
 from activities.serializers import RegionBriefSerializer
 
+from .exports import mask_mobile
 from .models import Attendee, Enterprise, Registration
 
 
@@ -43,6 +44,23 @@ class EnterpriseSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = fields
+
+    def to_representation(self, enterprise):
+        """The contact's mobile and email in full for the enterprise's representatives and
+        administrators; masked for the reviewers of its region (138****8000, w***@example.cn)."""
+        data = super().to_representation(enterprise)
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        if user is None or not user.has_perm("registrations.view_enterprise_contacts", enterprise):
+            data["mobile"] = mask_mobile(data.get("mobile") or "")
+            data["email"] = mask_email(data.get("email") or "")
+        return data
+
+
+def mask_email(email: str) -> str:
+    """w***@example.cn: the domain says which organisation, not whom to write to."""
+    local, at, domain = email.partition("@")
+    return f"{local[:1]}***@{domain}" if at else ("***" if email else email)
 
 
 class EnterpriseBriefSerializer(serializers.ModelSerializer):

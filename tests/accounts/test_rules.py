@@ -295,6 +295,10 @@ OBJECT_PERMISSIONS = {
         ALL_ENTERPRISES,
         {"rep_e1": {"e1"}, "admin": ALL_ENTERPRISES},
     ),
+    "registrations.view_enterprise_contacts": (
+        ALL_ENTERPRISES,
+        {"rep_e1": {"e1"}, "admin": ALL_ENTERPRISES},
+    ),
     "registrations.view_registration": (
         ALL_REGISTRATIONS,
         {

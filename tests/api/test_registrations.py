@@ -136,3 +136,17 @@ def test_registrations_are_never_edited_or_deleted_through_the_api(firms):
     assert client.put(path, {}, format="json").status_code == 405
     assert client.patch(path, {}, format="json").status_code == 405
     assert client.delete(path).status_code == 405
+
+
+def test_reviewers_see_an_enterprises_contact_masked_its_representatives_in_full(world, firms):
+    gz = firms["gz"]
+    gz.mobile, gz.email = "13800138000", "wang@gzqt.com.cn"
+    gz.save(update_fields=["mobile", "email"])
+    own = client_as(representative_of(gz)).get(f"/api/v1/enterprises/{gz.pk}/").json()
+    assert (own["mobile"], own["email"]) == ("13800138000", "wang@gzqt.com.cn")
+    reviewer = client_as(reviewer_for(world.guangdong))
+    seen = reviewer.get(f"/api/v1/enterprises/{gz.pk}/").json()
+    assert (seen["mobile"], seen["email"]) == ("138****8000", "w***@gzqt.com.cn")
+    assert seen["contact_name"] == gz.contact_name  # who to ask for, through the organiser
+    listed = {row["id"]: row for row in reviewer.get("/api/v1/enterprises/").json()["results"]}
+    assert listed[gz.pk]["mobile"] == "138****8000"

@@ -259,8 +259,8 @@ API: dict[str, Probe] = {
     "v1_activities_submit_create": expect("401 404 ok 404 404 403* ok", id=W("draft")),
     "v1_activities_withdraw_create": expect("401 404 ok 404 404 403* ok", id=W("draft")),
     "v1_review_queue_list": expect("401 403 403 403 ok ok ok"),
-    # KNOWN (policy gap, not a status): reviewers of a region get the contacts' mobile and email
-    # in full here.
+    # Reviewers of a region see enterprises with the contact's mobile and email masked
+    # (registrations.view_enterprise_contacts; tests/api/test_registrations.py).
     "v1_enterprises_list": expect("401 ok ok ok ok ok ok"),
     "v1_enterprises_retrieve": expect("401 ok 404 404 404 ok ok", id=W("enterprise")),
     "v1_registrations_list": expect("401 ok ok ok ok ok ok"),
