@@ -35,10 +35,37 @@ def is_secret_key(name: str) -> bool:
     )
 
 
+# Contact details are personal data the append-only log could never purge (docs/privacy.md):
+# it keeps enough to tell values apart (138****8000, w***@example.cn), never the whole.
+_CONTACT_KEYS = {"mobile", "phone", "email", "contact_mobile", "contact_phone", "contact_email"}
+
+
+def _partly(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return [_partly(v) for v in value]
+    if not isinstance(value, str) or not value:
+        return value
+    if "@" in value:
+        local, _at, domain = value.partition("@")
+        return f"{local[:1]}***@{domain}"
+    digits = value.strip()
+    return f"{digits[:3]}****{digits[-4:]}" if len(digits) >= 7 else "****"
+
+
 def _masked(value: Any) -> Any:
-    """`value` with the value of every secret-looking key replaced, at any depth."""
+    """`value` with the value of every secret-looking key replaced and contact details partly
+    hidden, at any depth."""
     if isinstance(value, dict):
-        return {k: (MASK if is_secret_key(k) else _masked(v)) for k, v in value.items()}
+        return {
+            k: (
+                MASK
+                if is_secret_key(k)
+                else _partly(v)
+                if str(k).lower() in _CONTACT_KEYS
+                else _masked(v)
+            )
+            for k, v in value.items()
+        }
     if isinstance(value, list | tuple):
         return [_masked(v) for v in value]
     return value
@@ -67,7 +94,8 @@ def audit_log(
     """Record `action` (a dotted code such as ``activities.activity.approved``) on `obj`.
 
     `changes` maps field names to ``[old, new]`` (or any JSON-able payload); the values of
-    secret-looking keys (password, token, api_key, ...) are masked at any depth.
+    secret-looking keys (password, token, api_key, ...) are masked and contact details (mobile,
+    phone, email) partly hidden, at any depth.
     The client's IP address is taken from the current request when not given.
     """
     is_person = actor is not None and getattr(actor, "is_authenticated", False)

@@ -121,6 +121,25 @@ def test_secrets_are_masked_at_any_depth_and_nothing_else_is():
     }
 
 
+def test_contact_details_are_kept_only_partly_because_the_log_is_never_purged():
+    logged = audit_log(
+        UserFactory(),
+        "registrations.enterprise.changed",
+        changes={
+            "mobile": ["13800138000", "13912345678"],
+            "email": ["", "wang@gzqt.com.cn"],
+            "attendees": [{"name": "李雷", "mobile": "13700001111"}],
+            "contact_phone": "010-12345678",
+        },
+    )
+    assert AuditLogEntry.objects.get(pk=logged.pk).changes == {
+        "mobile": ["138****8000", "139****5678"],
+        "email": ["", "w***@gzqt.com.cn"],
+        "attendees": [{"name": "李雷", "mobile": "137****1111"}],
+        "contact_phone": "010****5678",
+    }
+
+
 def test_field_changes_lists_only_what_changed():
     before = {"title": "旧", "capacity": 10, "venue": "A"}
     after = {"title": "新", "capacity": 10, "venue": "B"}
