@@ -40,7 +40,99 @@ def _grouped_departments(departments) -> list:
     ]
 
 
-class ActivityForm(forms.ModelForm):
+class RegionPickerMixin:
+    """The region picked from the tree: three selects (province, city, county) that work without
+    JavaScript, refreshed by a button, and that `region-picker.js` fills as one chooses. The form
+    declares the fields ``region_province``, ``region_city``, ``region_county`` and a hidden
+    ``region``; it calls ``_set_up_region_picker()`` in ``__init__`` and sets ``region`` from
+    ``_clean_region(cleaned)`` in ``clean()``. Used by the activity and the typical case forms."""
+
+    region_missing_message = _("Choose the province where the activity takes place.")
+
+    def _picked_codes(self) -> dict[str, str]:
+        if self.is_bound:
+            return {
+                level: (self.data.get(self.add_prefix(f"region_{level}")) or "").strip()
+                for level in REGION_LEVELS
+            }
+        codes = {level: self.initial.get(f"region_{level}") or "" for level in REGION_LEVELS}
+        if not codes["province"]:
+            region = self.initial.get("region")
+            if not isinstance(region, Region):
+                # A ModelForm's initial holds the instance's region as its primary key.
+                region = self.instance.region if self.instance.region_id else None
+            if region is not None:
+                codes = _codes_of(region)
+                for level, code in codes.items():
+                    self.initial[f"region_{level}"] = code
+        return codes
+
+    def _set_up_region_picker(self) -> None:
+        codes = self._picked_codes()
+        provinces = Region.objects.filter(level=RegionLevel.PROVINCE).order_by("code")
+        below = {
+            parent: list(Region.objects.filter(parent__code=parent).order_by("code"))
+            for parent in (codes["province"], codes["city"])
+            if parent
+        }
+        self.fields["region_province"].widget.choices = [
+            ("", _("Choose a province")),
+            *((p.code, p.name) for p in provinces),
+        ]
+        self.fields["region_city"].widget.choices = [
+            ("", _("The whole province")),
+            *((c.code, c.name) for c in below.get(codes["province"], [])),
+        ]
+        self.fields["region_county"].widget.choices = [
+            ("", _("The whole city")),
+            *((c.code, c.name) for c in below.get(codes["city"], [])),
+        ]
+        for level in REGION_LEVELS:
+            self.fields[f"region_{level}"].widget.attrs["data-region-level"] = level
+
+    def _clean_region(self, cleaned: dict) -> Region | None:
+        codes = {level: cleaned.get(f"region_{level}") or "" for level in REGION_LEVELS}
+        if not codes["province"]:
+            self.add_error("region", self.region_missing_message)
+            return None
+        found = {
+            r.code: r for r in Region.objects.filter(code__in=[c for c in codes.values() if c])
+        }
+        province = found.get(codes["province"])
+        if province is None or province.level != RegionLevel.PROVINCE:
+            self.add_error("region", _("Choose a province from the list."))
+            return None
+        region = province
+        if codes["city"]:
+            city = found.get(codes["city"])
+            if city is None or city.parent_id != province.pk:
+                self.add_error(
+                    "region",
+                    _(
+                        "The city chosen does not lie in %(province)s: choose the city again "
+                        "(press “Update the lists” after changing the province)."
+                    )
+                    % {"province": province.name},
+                )
+                return None
+            region = city
+            if codes["county"]:
+                county = found.get(codes["county"])
+                if county is None or county.parent_id != city.pk:
+                    self.add_error(
+                        "region",
+                        _(
+                            "The county chosen does not lie in %(city)s: choose the county again "
+                            "(press “Update the lists” after changing the city)."
+                        )
+                        % {"city": city.name},
+                    )
+                    return None
+                region = county
+        return region
+
+
+class ActivityForm(RegionPickerMixin, forms.ModelForm):
     """Create or edit an activity. Explains every field; knows the campaign's headings; picks the
     region from the tree (province, city, county: three selects that work without JavaScript,
     refreshed by a button; `region-picker.js` fills them as one chooses).
@@ -205,90 +297,6 @@ class ActivityForm(forms.ModelForm):
             target = self._field_for(name)
             if target in self.fields:
                 self.fields[target].review_comment = comment
-
-    # --- the region picker -------------------------------------------------------------------
-
-    def _picked_codes(self) -> dict[str, str]:
-        if self.is_bound:
-            return {
-                level: (self.data.get(self.add_prefix(f"region_{level}")) or "").strip()
-                for level in REGION_LEVELS
-            }
-        codes = {level: self.initial.get(f"region_{level}") or "" for level in REGION_LEVELS}
-        if not codes["province"]:
-            region = self.initial.get("region")
-            if not isinstance(region, Region):
-                # A ModelForm's initial holds the instance's region as its primary key.
-                region = self.instance.region if self.instance.region_id else None
-            if region is not None:
-                codes = _codes_of(region)
-                for level, code in codes.items():
-                    self.initial[f"region_{level}"] = code
-        return codes
-
-    def _set_up_region_picker(self) -> None:
-        codes = self._picked_codes()
-        provinces = Region.objects.filter(level=RegionLevel.PROVINCE).order_by("code")
-        below = {
-            parent: list(Region.objects.filter(parent__code=parent).order_by("code"))
-            for parent in (codes["province"], codes["city"])
-            if parent
-        }
-        self.fields["region_province"].widget.choices = [
-            ("", _("Choose a province")),
-            *((p.code, p.name) for p in provinces),
-        ]
-        self.fields["region_city"].widget.choices = [
-            ("", _("The whole province")),
-            *((c.code, c.name) for c in below.get(codes["province"], [])),
-        ]
-        self.fields["region_county"].widget.choices = [
-            ("", _("The whole city")),
-            *((c.code, c.name) for c in below.get(codes["city"], [])),
-        ]
-        for level in REGION_LEVELS:
-            self.fields[f"region_{level}"].widget.attrs["data-region-level"] = level
-
-    def _clean_region(self, cleaned: dict) -> Region | None:
-        codes = {level: cleaned.get(f"region_{level}") or "" for level in REGION_LEVELS}
-        if not codes["province"]:
-            self.add_error("region", _("Choose the province where the activity takes place."))
-            return None
-        found = {
-            r.code: r for r in Region.objects.filter(code__in=[c for c in codes.values() if c])
-        }
-        province = found.get(codes["province"])
-        if province is None or province.level != RegionLevel.PROVINCE:
-            self.add_error("region", _("Choose a province from the list."))
-            return None
-        region = province
-        if codes["city"]:
-            city = found.get(codes["city"])
-            if city is None or city.parent_id != province.pk:
-                self.add_error(
-                    "region",
-                    _(
-                        "The city chosen does not lie in %(province)s: choose the city again "
-                        "(press “Update the lists” after changing the province)."
-                    )
-                    % {"province": province.name},
-                )
-                return None
-            region = city
-            if codes["county"]:
-                county = found.get(codes["county"])
-                if county is None or county.parent_id != city.pk:
-                    self.add_error(
-                        "region",
-                        _(
-                            "The county chosen does not lie in %(city)s: choose the county again "
-                            "(press “Update the lists” after changing the city)."
-                        )
-                        % {"city": city.name},
-                    )
-                    return None
-                region = county
-        return region
 
     # --- validation ----------------------------------------------------------------------------
 

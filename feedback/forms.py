@@ -8,9 +8,8 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
-from activities.enums import ActivityStatus, RegionLevel
-from activities.forms import REGION_LEVELS, _codes_of
-from activities.models import Region
+from activities.enums import ActivityStatus
+from activities.forms import RegionPickerMixin
 
 from .models import FeedbackReport, TypicalCase
 from .services import (
@@ -146,7 +145,7 @@ class ReportForm(_ReviewedForm):
                 self.fields[name].conflict_note = saved or _("(empty)")
 
 
-class CaseForm(_ReviewedForm):
+class CaseForm(RegionPickerMixin, _ReviewedForm):
     """A typical case: title, key arrangement, region (three selects: province, city, county,
     that work without JavaScript and are filled as one chooses by `region-picker.js`), text and
     the department's consent to publication."""
@@ -158,6 +157,8 @@ class CaseForm(_ReviewedForm):
     )
     # Never rendered: set by clean() from the three selects above.
     region = forms.Field(required=False, widget=forms.HiddenInput)
+
+    region_missing_message = _("Choose the province where the case took place.")
 
     class Meta:
         model = TypicalCase
@@ -199,87 +200,6 @@ class CaseForm(_ReviewedForm):
         arrangement.empty_label = None
         self._set_up_region_picker()
         self._set_review_comments(field_comments)
-
-    # --- the region picker (as the activity form's) ------------------------------------------
-
-    def _picked_codes(self) -> dict[str, str]:
-        if self.is_bound:
-            return {
-                level: (self.data.get(self.add_prefix(f"region_{level}")) or "").strip()
-                for level in REGION_LEVELS
-            }
-        codes = {level: self.initial.get(f"region_{level}") or "" for level in REGION_LEVELS}
-        if not codes["province"]:
-            region = self.initial.get("region")
-            if not isinstance(region, Region):
-                region = self.instance.region if self.instance.region_id else None
-            if region is not None:
-                codes = _codes_of(region)
-                for level, code in codes.items():
-                    self.initial[f"region_{level}"] = code
-        return codes
-
-    def _set_up_region_picker(self) -> None:
-        codes = self._picked_codes()
-        provinces = Region.objects.filter(level=RegionLevel.PROVINCE).order_by("code")
-        below = {
-            parent: list(Region.objects.filter(parent__code=parent).order_by("code"))
-            for parent in (codes["province"], codes["city"])
-            if parent
-        }
-        self.fields["region_province"].widget.choices = [
-            ("", _("Choose a province")),
-            *((p.code, p.name) for p in provinces),
-        ]
-        self.fields["region_city"].widget.choices = [
-            ("", _("The whole province")),
-            *((c.code, c.name) for c in below.get(codes["province"], [])),
-        ]
-        self.fields["region_county"].widget.choices = [
-            ("", _("The whole city")),
-            *((c.code, c.name) for c in below.get(codes["city"], [])),
-        ]
-        for level in REGION_LEVELS:
-            self.fields[f"region_{level}"].widget.attrs["data-region-level"] = level
-
-    def _clean_region(self, cleaned: dict) -> Region | None:
-        codes = {level: cleaned.get(f"region_{level}") or "" for level in REGION_LEVELS}
-        if not codes["province"]:
-            self.add_error("region", _("Choose the province where the case took place."))
-            return None
-        found = {
-            r.code: r for r in Region.objects.filter(code__in=[c for c in codes.values() if c])
-        }
-        province = found.get(codes["province"])
-        if province is None or province.level != RegionLevel.PROVINCE:
-            self.add_error("region", _("Choose a province from the list."))
-            return None
-        region = province
-        for level, parent in (("city", province), ("county", None)):
-            code = codes[level]
-            if not code:
-                break
-            parent = parent or region
-            place = found.get(code)
-            if place is None or place.parent_id != parent.pk:
-                self.add_error(
-                    "region",
-                    (
-                        _(
-                            "The city chosen does not lie in %(place)s: choose the city again "
-                            "(press “Update the lists” after changing the province)."
-                        )
-                        if level == "city"
-                        else _(
-                            "The county chosen does not lie in %(place)s: choose the county "
-                            "again (press “Update the lists” after changing the city)."
-                        )
-                    )
-                    % {"place": parent.name},
-                )
-                return None
-            region = place
-        return region
 
     def clean(self):
         cleaned = super().clean()
