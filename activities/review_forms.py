@@ -5,8 +5,9 @@ and whether someone else acted first is decided by the services (activities/serv
 """
 
 from django import forms
-from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
+
+from qualitymonth.review_forms import WorkflowReviewForm
 
 from .models import Campaign, Department, KeyArrangement, Region
 from .services import ACTIVITY_WORKFLOW
@@ -116,10 +117,7 @@ class ReviewAction:
     ALL = (APPROVE, RETURN, REJECT)
 
 
-FIELD_COMMENT_PREFIX = "comment_on_"
-
-
-class ActivityReviewForm(forms.Form):
+class ActivityReviewForm(WorkflowReviewForm):
     """One review: the action comes from the button pressed; `version` is the version the reviewer
     saw, so that a second reviewer (or an edit in between) is caught instead of overwritten."""
 
@@ -143,46 +141,9 @@ class ActivityReviewForm(forms.Form):
     )
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for name in ACTIVITY_WORKFLOW.reviewed_fields:
-            self.fields[FIELD_COMMENT_PREFIX + name] = forms.CharField(
-                label=capfirst(ACTIVITY_WORKFLOW.field_labels.get(name, name)),
-                required=False,
-                max_length=2000,
-                widget=forms.Textarea(attrs={"rows": 2}),
-            )
-
-    @property
-    def field_comment_fields(self):
-        return [self[FIELD_COMMENT_PREFIX + name] for name in ACTIVITY_WORKFLOW.reviewed_fields]
-
-    @property
-    def has_field_comments(self) -> bool:
-        """Whether any comment on a field was typed (to open their list again)."""
-        return any(
-            (self.data.get(bound.html_name) or "").strip() for bound in self.field_comment_fields
-        )
-
-    def field_comments(self) -> dict[str, str]:
-        return {
-            name: self.cleaned_data[FIELD_COMMENT_PREFIX + name]
-            for name in ACTIVITY_WORKFLOW.reviewed_fields
-            if self.cleaned_data.get(FIELD_COMMENT_PREFIX + name, "").strip()
-        }
-
-    def clean(self):
-        cleaned = super().clean()
-        if cleaned.get("action") in (ReviewAction.APPROVE, ReviewAction.REJECT) and any(
-            (cleaned.get(FIELD_COMMENT_PREFIX + name) or "").strip()
-            for name in ACTIVITY_WORKFLOW.reviewed_fields
-        ):
-            # Never drop what a reviewer typed without telling them.
-            raise forms.ValidationError(
-                _(
-                    "Comments on fields go with “Return for revision”. Return the activity, "
-                    "or move what matters into the comment and clear the comments on fields."
-                ),
-                code="field_comments_need_return",
-            )
-        return cleaned
+    workflow = ACTIVITY_WORKFLOW
+    actions_without_field_comments = (ReviewAction.APPROVE, ReviewAction.REJECT)
+    field_comments_need_return = _(
+        "Comments on fields go with “Return for revision”. Return the activity, "
+        "or move what matters into the comment and clear the comments on fields."
+    )

@@ -6,12 +6,12 @@ is decided by the services (feedback/services.py).
 """
 
 from django import forms
-from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from accounts.rules import roles_of
 from activities.enums import RegionLevel
 from activities.models import Campaign, Region
+from qualitymonth.review_forms import WorkflowReviewForm
 
 from .enums import DepartmentFeedbackState
 from .services import FEEDBACK_WORKFLOW
@@ -187,10 +187,7 @@ class ReviewAction:
     ALL = (ACCEPT, RETURN, REOPEN)
 
 
-FIELD_COMMENT_PREFIX = "comment_on_"
-
-
-class ReportReviewForm(forms.Form):
+class ReportReviewForm(WorkflowReviewForm):
     """One review of a report: the action comes from the button pressed; `version` is the version
     the reviewer saw, so that a second reviewer (or an edit in between) is caught."""
 
@@ -210,48 +207,12 @@ class ReportReviewForm(forms.Form):
     )
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for name in FEEDBACK_WORKFLOW.reviewed_fields:
-            self.fields[FIELD_COMMENT_PREFIX + name] = forms.CharField(
-                label=capfirst(FEEDBACK_WORKFLOW.field_labels.get(name, name)),
-                required=False,
-                max_length=2000,
-                widget=forms.Textarea(attrs={"rows": 2}),
-            )
-
-    @property
-    def field_comment_fields(self):
-        return [self[FIELD_COMMENT_PREFIX + name] for name in FEEDBACK_WORKFLOW.reviewed_fields]
-
-    @property
-    def has_field_comments(self) -> bool:
-        return any(
-            (self.data.get(bound.html_name) or "").strip() for bound in self.field_comment_fields
-        )
-
-    def field_comments(self) -> dict[str, str]:
-        return {
-            name: self.cleaned_data[FIELD_COMMENT_PREFIX + name]
-            for name in FEEDBACK_WORKFLOW.reviewed_fields
-            if (self.cleaned_data.get(FIELD_COMMENT_PREFIX + name) or "").strip()
-        }
-
-    def clean(self):
-        cleaned = super().clean()
-        if cleaned.get("action") in (ReviewAction.ACCEPT, ReviewAction.REOPEN) and any(
-            (cleaned.get(FIELD_COMMENT_PREFIX + name) or "").strip()
-            for name in FEEDBACK_WORKFLOW.reviewed_fields
-        ):
-            # Never drop what a reviewer typed without telling them.
-            raise forms.ValidationError(
-                _(
-                    "Comments on fields go with “Return for revision”. Return the report, or "
-                    "move what matters into the comment and clear the comments on fields."
-                ),
-                code="field_comments_need_return",
-            )
-        return cleaned
+    workflow = FEEDBACK_WORKFLOW
+    actions_without_field_comments = (ReviewAction.ACCEPT, ReviewAction.REOPEN)
+    field_comments_need_return = _(
+        "Comments on fields go with “Return for revision”. Return the report, or "
+        "move what matters into the comment and clear the comments on fields."
+    )
 
 
 class DeadlineExtensionForm(forms.Form):
