@@ -6,8 +6,6 @@ activities/services.py, which own the rules: who may review what, which comments
 and refusing a second reviewer (optimistic locking).
 """
 
-import datetime as dt
-import difflib
 import re
 
 from django.contrib import messages
@@ -21,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from qualitymonth.errors import DomainError, EditConflict, IllegalTransition
+from qualitymonth.review import waited_for
 
 from .enums import ActivityStatus
 from .review_forms import ActivityReviewForm, ReviewAction, ReviewQueueFilterForm
@@ -71,22 +70,12 @@ def review_queue(request):
     for activity in page:
         waited = now - activity.submitted_at if activity.submitted_at else None
         activity.waited_days = waited.days if waited else 0
-        activity.waited = _duration(waited) if waited else ""
+        activity.waited = waited_for(waited) if waited else ""
     return render(
         request,
         "activities/review/queue.html",
         {"form": form, "page": page, "long_wait_days": LONG_WAIT_DAYS},
     )
-
-
-def _duration(waited: dt.timedelta) -> str:
-    """How long a submission has waited, in the unit a reviewer counts in."""
-    if waited.days >= 1:
-        return ngettext("%(count)d day", "%(count)d days", waited.days) % {"count": waited.days}
-    hours = waited.seconds // 3600
-    if hours >= 1:
-        return ngettext("%(count)d hour", "%(count)d hours", hours) % {"count": hours}
-    return str(_("less than an hour"))
 
 
 def _bulk_approve(request):
@@ -208,23 +197,22 @@ def _review_context(activity, user, form, error) -> dict:
     actions = [name for name in ReviewAction.ALL if name in allowed]
     last = ACTIVITY_WORKFLOW.last_decision(activity)
     resubmitted = last is not None and activity.status == ActivityStatus.SUBMITTED
-    changes = _diff_rows(activity, last) if resubmitted else []
-    changed = {row["field"] for row in changes}
+    changes, unchanged_asked = (
+        ACTIVITY_WORKFLOW.review_changes(activity, last, readable=_readable)
+        if resubmitted
+        else ([], [])
+    )
     waiting = activity.status == ActivityStatus.SUBMITTED and activity.submitted_at
     return {
         "activity": activity,
-        "waited": _duration(timezone.now() - activity.submitted_at) if waiting else "",
+        "waited": waited_for(timezone.now() - activity.submitted_at) if waiting else "",
         "form": form,
         "actions": actions,
         "review_error": error,
         "last_decision": last if resubmitted else None,
         "changes": changes,
         # What the last review asked about fields the organiser then left as they were.
-        "unchanged_asked": _labelled(
-            {k: v for k, v in last.field_comments.items() if k not in changed}
-        )
-        if resubmitted
-        else [],
+        "unchanged_asked": unchanged_asked,
         "history": activity_history(activity),
         "queue_url": reverse("activities:review_queue"),
     }
@@ -247,44 +235,3 @@ def _labelled(field_comments: dict) -> list[tuple[str, str]]:
         (ACTIVITY_WORKFLOW.field_labels.get(name, name), text)
         for name, text in (field_comments or {}).items()
     ]
-
-
-# Han characters one by one, Latin words and numbers whole, anything else character by character.
-_TOKENS = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[^\W_]+|\s+|.", re.DOTALL)
-
-
-def inline_diff(before: str, after: str) -> tuple[list[tuple[bool, str]], list[tuple[bool, str]]]:
-    """The two texts cut into pieces, each marked whether it changed: what was removed from
-    `before` and what was added in `after`."""
-    old, new = _TOKENS.findall(before), _TOKENS.findall(after)
-    removed, added = [], []
-    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
-    for op, i1, i2, j1, j2 in matcher.get_opcodes():
-        changed = op != "equal"
-        if i2 > i1:
-            removed.append((changed, "".join(old[i1:i2])))
-        if j2 > j1:
-            added.append((changed, "".join(new[j1:j2])))
-    return removed, added
-
-
-def _diff_rows(activity, last) -> list[dict]:
-    asked = last.field_comments or {}
-    rows = []
-    for change in ACTIVITY_WORKFLOW.changes_since_last_review(activity):
-        name = change["field"]
-        before = _readable(name, change["before"])
-        after = _readable(name, change["after"])
-        removed, added = inline_diff(before, after)
-        rows.append(
-            {
-                "field": name,
-                "label": change["label"],
-                "before": removed,
-                "after": added,
-                "was_empty": before == "",
-                "now_empty": after == "",
-                "asked": asked.get(name, ""),
-            }
-        )
-    return rows

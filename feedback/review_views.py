@@ -28,10 +28,10 @@ from django.utils.translation import ngettext
 
 from accounts.rules import roles_of
 from activities.models import Activity, Campaign, Department
-from activities.review_views import _duration, inline_diff
 from activities.selectors import campaign_current, region_scope_q
 from qualitymonth.errors import DomainError, EditConflict, IllegalTransition
 from qualitymonth.models import ReviewDecision, ReviewDecisionKind
+from qualitymonth.review import waited_for
 from registrations.exports import defuse_formula
 
 from . import services
@@ -91,7 +91,7 @@ def report_queue(request):
     for report in page:
         waited = now - report.submitted_at if report.submitted_at else None
         report.waited_days = waited.days if waited else 0
-        report.waited = _duration(waited) if waited else ""
+        report.waited = waited_for(waited) if waited else ""
     return render(
         request,
         "feedback/review/queue.html",
@@ -215,25 +215,6 @@ def _decision_label(decision) -> str:
     return decision.get_decision_display()
 
 
-def _diff_rows(report, last) -> list[dict]:
-    asked = last.field_comments or {}
-    rows = []
-    for change in services.FEEDBACK_WORKFLOW.changes_since_last_review(report):
-        removed, added = inline_diff(change["before"], change["after"])
-        rows.append(
-            {
-                "field": change["field"],
-                "label": change["label"],
-                "before": removed,
-                "after": added,
-                "was_empty": change["before"] == "",
-                "now_empty": change["after"] == "",
-                "asked": asked.get(change["field"], ""),
-            }
-        )
-    return rows
-
-
 def _case_actions(user, report, cases) -> None:
     """Mark each case with the publish or unpublish address the person may use now (none where
     the showcase's actions do not exist, the report is not accepted, or they may not publish)."""
@@ -263,26 +244,23 @@ def _review_context(request, report, form, error) -> dict:
         decision.labelled_comments = _labelled(decision.field_comments)
     last = decisions[0] if decisions else None
     resubmitted = last is not None and report.status == ReportStatus.SUBMITTED
-    changes = _diff_rows(report, last) if resubmitted else []
-    changed = {row["field"] for row in changes}
+    changes, unchanged_asked = (
+        services.FEEDBACK_WORKFLOW.review_changes(report, last) if resubmitted else ([], [])
+    )
     cases = list(report.cases.all())  # the prefetched ones the details show too
     _case_actions(user, report, cases)
     waiting = report.status == ReportStatus.SUBMITTED and report.submitted_at
     return {
         "report": report,
         "cases": cases,
-        "waited": _duration(timezone.now() - report.submitted_at) if waiting else "",
+        "waited": waited_for(timezone.now() - report.submitted_at) if waiting else "",
         "form": form,
         "actions": actions,
         "review_error": error,
         "decisions": decisions,
         "last_decision": last if resubmitted else None,
         "changes": changes,
-        "unchanged_asked": _labelled(
-            {k: v for k, v in last.field_comments.items() if k not in changed}
-        )
-        if resubmitted
-        else [],
+        "unchanged_asked": unchanged_asked,
         "history": report_history(report),
         "queue_url": reverse("feedback:report_queue"),
         "this_url": request.get_full_path(),

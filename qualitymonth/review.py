@@ -8,6 +8,9 @@ transitions exist, who may perform them (a django-rules permission), which field
 at, and whom to tell.
 """
 
+import datetime as dt
+import difflib
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +21,7 @@ from django.db import models, transaction
 from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from .audit import audit_log
 from .errors import DomainError, EditConflict, IllegalTransition, NotAllowed
@@ -95,6 +99,38 @@ class Workflow:
             for name in self.reviewed_fields
             if last.snapshot.get(name, "") != now[name]
         ]
+
+    def review_changes(
+        self, obj, last: ReviewDecision, readable: Callable[[str, str], str] | None = None
+    ) -> tuple[list[dict[str, Any]], list[tuple[Any, str]]]:
+        """What a reviewer reads of a resubmission: one row per field changed since `last`
+        (before and after cut into marked pieces, what the last review asked of it), and the
+        comments of `last` on fields left as they were, as (label, text)."""
+        readable = readable or (lambda name, value: value)
+        asked = last.field_comments or {}
+        rows = []
+        for change in self.changes_since_last_review(obj):
+            name = change["field"]
+            before, after = readable(name, change["before"]), readable(name, change["after"])
+            removed, added = inline_diff(before, after)
+            rows.append(
+                {
+                    "field": name,
+                    "label": change["label"],
+                    "before": removed,
+                    "after": added,
+                    "was_empty": before == "",
+                    "now_empty": after == "",
+                    "asked": asked.get(name, ""),
+                }
+            )
+        changed = {row["field"] for row in rows}
+        unchanged_asked = [
+            (self.field_labels.get(name, name), text)
+            for name, text in asked.items()
+            if name not in changed
+        ]
+        return rows, unchanged_asked
 
     def last_actor(self, obj) -> AuditLogEntry | None:
         return (
@@ -237,4 +273,35 @@ class Workflow:
         }
 
 
-__all__ = ["ReviewDecisionKind", "Transition", "Workflow"]
+# --- what a reviewer reads ---------------------------------------------------------------------
+
+# Han characters one by one, Latin words and numbers whole, anything else character by character.
+_TOKENS = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[^\W_]+|\s+|.", re.DOTALL)
+
+
+def inline_diff(before: str, after: str) -> tuple[list[tuple[bool, str]], list[tuple[bool, str]]]:
+    """The two texts cut into pieces, each marked whether it changed: what was removed from
+    `before` and what was added in `after`."""
+    old, new = _TOKENS.findall(before), _TOKENS.findall(after)
+    removed, added = [], []
+    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        changed = op != "equal"
+        if i2 > i1:
+            removed.append((changed, "".join(old[i1:i2])))
+        if j2 > j1:
+            added.append((changed, "".join(new[j1:j2])))
+    return removed, added
+
+
+def waited_for(waited: dt.timedelta) -> str:
+    """How long a submission has waited, in the unit a reviewer counts in."""
+    if waited.days >= 1:
+        return ngettext("%(count)d day", "%(count)d days", waited.days) % {"count": waited.days}
+    hours = waited.seconds // 3600
+    if hours >= 1:
+        return ngettext("%(count)d hour", "%(count)d hours", hours) % {"count": hours}
+    return str(_("less than an hour"))
+
+
+__all__ = ["ReviewDecisionKind", "Transition", "Workflow", "inline_diff", "waited_for"]
