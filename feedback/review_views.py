@@ -20,7 +20,7 @@ from django.db.models import CharField, Exists, OuterRef, Prefetch
 from django.db.models.functions import Cast
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import NoReverseMatch, path, reverse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
@@ -215,22 +215,19 @@ def _decision_label(decision) -> str:
     return decision.get_decision_display()
 
 
-def _case_actions(user, report, cases) -> None:
-    """Mark each case with the publish or unpublish address the person may use now (none where
-    the showcase's actions do not exist, the report is not accepted, or they may not publish)."""
+def _case_actions(user, cases) -> None:
+    """Mark each case with the publish or unpublish address the person may use now."""
     for case in cases:
-        case.publish_url = case.unpublish_url = None
-        if report.status != ReportStatus.ACCEPTED or not user.has_perm(
-            "feedback.publish_case", case
-        ):
-            continue
-        try:
-            if case.is_published:
-                case.unpublish_url = reverse("feedback:case_unpublish", args=[case.pk])
-            elif case.publication_consent:
-                case.publish_url = reverse("feedback:case_publish", args=[case.pk])
-        except NoReverseMatch:
-            pass
+        case.publish_url = (
+            reverse("feedback:case_publish", args=[case.pk])
+            if services.case_may_publish(case, user)
+            else None
+        )
+        case.unpublish_url = (
+            reverse("feedback:case_unpublish", args=[case.pk])
+            if services.case_may_unpublish(case, user)
+            else None
+        )
 
 
 def _review_context(request, report, form, error) -> dict:
@@ -248,7 +245,7 @@ def _review_context(request, report, form, error) -> dict:
         services.FEEDBACK_WORKFLOW.review_changes(report, last) if resubmitted else ([], [])
     )
     cases = list(report.cases.all())  # the prefetched ones the details show too
-    _case_actions(user, report, cases)
+    _case_actions(user, cases)
     waiting = report.status == ReportStatus.SUBMITTED and report.submitted_at
     return {
         "report": report,

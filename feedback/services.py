@@ -502,6 +502,21 @@ def _drop_showcase_cache() -> None:
         cache.set("feedback:showcase:generation", 1, None)
 
 
+def case_may_publish(case: TypicalCase, user) -> bool:
+    """Whether `user` may put the case on the showcase now (the rule case_publish enforces), to
+    show a Publish button."""
+    return (
+        case.published_at is None
+        and case.publication_consent
+        and case.report.status == ReportStatus.ACCEPTED
+        and user.has_perm("feedback.publish_case", case)
+    )
+
+
+def case_may_unpublish(case: TypicalCase, user) -> bool:
+    return case.published_at is not None and user.has_perm("feedback.publish_case", case)
+
+
 @transaction.atomic
 def case_publish(case: TypicalCase, *, actor) -> TypicalCase:
     """Put an accepted report's case (with the department's consent) on the public showcase."""

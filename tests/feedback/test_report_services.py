@@ -210,8 +210,14 @@ def test_publishing_needs_an_accepted_report_and_consent(report):
         services.case_publish(case, actor=reviewer)
     services.report_submit(report, actor=staff)
     services.report_accept(report, actor=reviewer)
+    assert services.case_may_publish(case, reviewer)
+    assert not services.case_may_publish(private, reviewer)  # no consent
+    assert not services.case_may_publish(case, staff)  # not a reviewer
     services.case_publish(case, actor=reviewer)
     assert case.published_at is not None
+    assert services.case_may_unpublish(case, reviewer) and not services.case_may_publish(
+        case, reviewer
+    )
     with pytest.raises(DomainError):
         services.case_publish(private, actor=reviewer)
     services.report_reopen(report, actor=reviewer, comment="数字有误")
