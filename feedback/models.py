@@ -288,6 +288,36 @@ class FeedbackMedia(models.Model):
     def __str__(self):
         return self.original_name
 
+    # The variants `feedback:media_file` serves, by the file field behind each.
+    VARIANT_FIELDS = {
+        "original": "file",
+        "thumbnail": "thumbnail",
+        "web": "web_copy",
+        "poster": "poster",
+    }
+
+    def stored_file(self, variant: str):
+        """The stored file of `variant` (original, thumbnail, web, poster), or None. A picture
+        small enough to need no web-size copy is its own (it was stored re-encoded)."""
+        field = self.VARIANT_FIELDS.get(variant)
+        if field is None:
+            return None
+        stored = getattr(self, field)
+        if not stored and variant == "web" and self.kind == MediaKind.PICTURE:
+            stored = self.file
+        return stored or None
+
+    def url(self, variant: str = "original") -> str | None:
+        """The address of the permission-checked view that serves `variant`; None where this
+        file has no such variant."""
+        from django.urls import reverse
+
+        if self.stored_file(variant) is None:
+            return None
+        if variant == "original":
+            return reverse("feedback:media_file", args=[self.pk])
+        return reverse("feedback:media_file", args=[self.pk, variant])
+
 
 class FeedbackUpload(models.Model):
     """A resumable upload in progress: the bytes received so far wait in a partial file under

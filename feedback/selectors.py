@@ -139,9 +139,7 @@ def cases_published(
         published_at__isnull=False,
         publication_consent=True,
         report__status=ReportStatus.ACCEPTED,
-    ).select_related(
-        "key_arrangement", "region", "report__department", "report__campaign"
-    )
+    ).select_related("key_arrangement", "region", "report__department", "report__campaign")
     if campaign is not None:
         cases = cases.filter(report__campaign=campaign)
     if key_arrangement_id:

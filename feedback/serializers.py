@@ -5,7 +5,6 @@ and turn names people use (a key arrangement's number, a region's code) into row
 the services' (`feedback.services`), whose refusals the exception handler turns into 400/403/409.
 """
 
-from django.urls import NoReverseMatch, reverse
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
@@ -24,7 +23,7 @@ from activities.serializers import (
     ReviewDecisionSerializer,
 )
 
-from .enums import DepartmentFeedbackState, MediaKind
+from .enums import DepartmentFeedbackState
 from .models import FeedbackMedia, FeedbackReport, TypicalCase
 from .services import (
     CASE_EDITABLE_FIELDS,
@@ -67,22 +66,10 @@ MEDIA_VARIANTS = {
 
 
 def media_path(media: FeedbackMedia, variant: str = "file") -> str | None:
-    """The path of the permission-checked view that serves a stored file (`variant`: the file
-    itself, its thumbnail, web-size copy or poster frame); None where there is no such file."""
-    if variant == "web_copy":
-        # A small picture is its own web-size copy (the view serves the re-encoded file).
-        available = media.kind == MediaKind.PICTURE or bool(media.web_copy)
-    else:
-        available = variant == "file" or bool(getattr(media, variant))
-    if not available:
-        return None
-    kwargs = {"pk": media.pk}
-    if variant != "file":
-        kwargs["variant"] = MEDIA_VARIANTS[variant]
-    try:
-        return reverse("feedback:media_file", kwargs=kwargs)
-    except NoReverseMatch:  # the file view is not installed
-        return None
+    """The path of the permission-checked view that serves a stored file (`variant`: the model's
+    field: the file itself, its thumbnail, web-size copy or poster frame); None where there is no
+    such file."""
+    return media.url(MEDIA_VARIANTS[variant])
 
 
 @extend_schema_field(serializers.URLField(allow_null=True))

@@ -21,7 +21,7 @@ from django.core.paginator import Paginator
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import NoReverseMatch, path, reverse
+from django.urls import path, reverse
 from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language
@@ -66,6 +66,7 @@ def showcase_cases(**filters) -> QuerySet[TypicalCase]:
             "width",
             "height",
             "duration",
+            "file",
             "thumbnail",
             "web_copy",
             "poster",
@@ -83,12 +84,8 @@ def showcase_cases(**filters) -> QuerySet[TypicalCase]:
 
 
 def media_url(media: FeedbackMedia, variant: str) -> str:
-    """The address of one of a medium's files ("original", "thumbnail", "web", "poster");
-    empty while the media view is not installed."""
-    try:
-        return reverse("feedback:media_file", args=[media.pk, variant])
-    except NoReverseMatch:
-        return ""
+    """The address of one of a medium's files ("original", "thumbnail", "web", "poster"), or ""."""
+    return media.url(variant) or ""
 
 
 def _dress_media(media: FeedbackMedia) -> None:

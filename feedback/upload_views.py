@@ -81,14 +81,6 @@ READ_BLOCK = 1024 * 1024
 PRIVATE_CACHE_SECONDS = 600
 PUBLIC_CACHE_SECONDS = 3600
 SIGNED_URL_SECONDS = 300
-VARIANTS = {
-    "original": "file",
-    "file": "file",
-    "thumbnail": "thumbnail",
-    "web": "web_copy",
-    "web_copy": "web_copy",
-    "poster": "poster",
-}
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
@@ -148,12 +140,8 @@ def media_json(request, media: FeedbackMedia, *, may_edit: bool) -> dict:
         "state": media.state,
         "state_display": str(media.get_state_display()),
         "failure": media.failure,
-        "url": reverse("feedback:media_file", args=[media.pk, "original"]),
-        "thumbnail_url": (
-            reverse("feedback:media_file", args=[media.pk, "thumbnail"])
-            if media.thumbnail
-            else None
-        ),
+        "url": media.url("original"),
+        "thumbnail_url": media.url("thumbnail"),
         "status_url": reverse("feedback:media_status", args=[media.pk]),
         "html": render_to_string(
             "feedback/_media_item.html",
@@ -493,15 +481,13 @@ def _file_headers(response, media: FeedbackMedia, field: str, public: bool) -> N
 @require_safe
 def media_file(request, pk, variant="original"):
     """A stored file (`variant`: original, thumbnail, web, poster) to those who may see it."""
-    field = VARIANTS.get(variant)
-    if field is None:
+    if variant not in FeedbackMedia.VARIANT_FIELDS:
         raise Http404
     media = _visible_media(request, pk)
-    stored = getattr(media, field)
-    if not stored and field == "web_copy" and media.kind == MediaKind.PICTURE:
-        stored = media.file  # small pictures are their own web-size copy (already re-encoded)
-    if not stored:
+    stored = media.stored_file(variant)
+    if stored is None:
         raise Http404
+    field = FeedbackMedia.VARIANT_FIELDS[variant]
     public = _is_public(media)
     content_type = "image/jpeg" if field in ("thumbnail", "poster") else media.content_type
     etag = f'"{media.sha256[:32]}-{field}"'
