@@ -218,8 +218,8 @@ def activity_history(activity: Activity) -> list[dict]:
     ``decision`` (a ReviewDecisionKind value or "")."""
     from django.utils.translation import gettext_lazy as _
 
-    from qualitymonth.admin import ADMIN_COMMENT
     from qualitymonth.models import AuditLogEntry
+    from qualitymonth.review import history_in_words
 
     from .enums import ActivityStatus
     from .services import ACTIVITY_WORKFLOW
@@ -256,67 +256,19 @@ def activity_history(activity: Activity) -> list[dict]:
                 return rest
         return text
 
-    decisions = list(ACTIVITY_WORKFLOW.decisions(activity))
-    history = []
-    for entry in AuditLogEntry.objects.for_object(activity).select_related("actor"):
-        code = entry.action.removeprefix(prefix) if entry.action.startswith(prefix) else ""
-        payload = entry.changes if isinstance(entry.changes, dict) else {}
-        field_comments = payload.get("field_comments") or {}
-        decision = None
-        if code in (ActivityStatus.APPROVED, ActivityStatus.RETURNED, ActivityStatus.REJECTED):
-            decision = next(
-                (
-                    d
-                    for d in decisions
-                    if d.decision == code
-                    and d.reviewer_id == entry.actor_id
-                    and abs((d.created_at - entry.created_at).total_seconds()) < 60
-                ),
-                None,
-            )
-            if decision is not None:
-                decisions.remove(decision)
-                field_comments = decision.field_comments or field_comments
-        changes = [
-            {
-                "field": name,
-                "label": label(name),
-                "before": readable(name, pair[0]),
-                "after": readable(name, pair[1]),
-            }
-            for name, pair in payload.items()
-            if name not in ("status", "field_comments")
-            and isinstance(pair, list | tuple)
-            and len(pair) == 2
-        ]
-        history.append(
-            {
-                "when": entry.created_at,
-                "who": entry.actor.get_full_name() if entry.actor_id else entry.actor_repr,
-                "action": words.get(code) or entry.action,
-                "code": code or "other",
-                "comment": (decision.comment if decision else "")
-                or (_("Made in the site administration.") if entry.comment == ADMIN_COMMENT else "")
-                or entry.comment,
-                "field_comments": [(label(k), v) for k, v in field_comments.items()],
-                "changes": changes if code != "created" else [],
-                "edited": [c["label"] for c in changes] if code != "created" else [],
-                "decision": decision.decision if decision else "",
-            }
-        )
-    for decision in decisions:  # a decision whose audit entry is missing still belongs here
-        history.append(
-            {
-                "when": decision.created_at,
-                "who": decision.reviewer.get_full_name(),
-                "action": decision.get_decision_display(),
-                "code": decision.decision,
-                "comment": decision.comment,
-                "field_comments": [(label(k), v) for k, v in decision.field_comments.items()],
-                "changes": [],
-                "edited": [],
-                "decision": decision.decision,
-            }
-        )
-    history.sort(key=lambda item: item["when"], reverse=True)
-    return history
+    def code_of(entry) -> str:
+        return entry.action.removeprefix(prefix) if entry.action.startswith(prefix) else "other"
+
+    reviewed = (ActivityStatus.APPROVED, ActivityStatus.RETURNED, ActivityStatus.REJECTED)
+    return history_in_words(
+        AuditLogEntry.objects.for_object(activity).select_related("actor"),
+        list(ACTIVITY_WORKFLOW.decisions(activity)),
+        code_of=code_of,
+        action_of=lambda entry, code: words.get(code) or entry.action,
+        # The activity's states and the decision kinds share their names.
+        decision_kind_of=lambda entry, code: code if code in reviewed else None,
+        orphan_action=lambda decision: decision.get_decision_display(),
+        label=label,
+        readable=readable,
+        shows_changes=lambda code: code != "created",
+    )

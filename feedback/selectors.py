@@ -166,8 +166,8 @@ def report_history(report: FeedbackReport) -> list[dict]:
     from django.contrib.contenttypes.models import ContentType
     from django.utils.translation import gettext_lazy as _
 
-    from qualitymonth.admin import ADMIN_COMMENT
     from qualitymonth.models import AuditLogEntry
+    from qualitymonth.review import history_in_words
 
     from .services import FEEDBACK_WORKFLOW
 
@@ -227,77 +227,32 @@ def report_history(report: FeedbackReport) -> list[dict]:
         | Q(content_type=types[TypicalCase], object_id__in=case_ids)
         | Q(content_type=types[FeedbackMedia], object_id__in=media_ids)
     ).select_related("actor")
-    decisions = list(FEEDBACK_WORKFLOW.decisions(report))
     # A report's review decisions in the report's words ("approved" is "accepted" here).
-    decision_states = {"approved": ReportStatus.ACCEPTED, "returned": ReportStatus.RETURNED}
-    history = []
-    for entry in entries:
-        code = entry.action.rsplit(".", 1)[-1]
-        payload = entry.changes if isinstance(entry.changes, dict) else {}
-        field_comments = payload.get("field_comments") or {}
-        decision = None
-        if entry.action.startswith("feedback.report.") and code in (
-            ReportStatus.ACCEPTED,
-            ReportStatus.RETURNED,
-        ):
-            wanted = "approved" if code == ReportStatus.ACCEPTED else "returned"
-            decision = next(
-                (
-                    d
-                    for d in decisions
-                    if d.decision == wanted
-                    and d.reviewer_id == entry.actor_id
-                    and abs((d.created_at - entry.created_at).total_seconds()) < 60
-                ),
-                None,
-            )
-            if decision is not None:
-                decisions.remove(decision)
-                field_comments = decision.field_comments or field_comments
-        changes = [
-            {"field": name, "label": label(name), "before": readable(pair[0]),
-             "after": readable(pair[1])}
-            for name, pair in payload.items()
-            if name not in ("status", "field_comments")
-            and isinstance(pair, list | tuple)
-            and len(pair) == 2
-        ]  # fmt: skip
+    decision_kinds = {ReportStatus.ACCEPTED: "approved", ReportStatus.RETURNED: "returned"}
+    decision_states = {kind: state for state, kind in decision_kinds.items()}
+
+    def action_of(entry, code):
         action = words.get(entry.action) or entry.action
         if entry.content_type_id != types[FeedbackReport].id and entry.object_repr:
             action = f"{action}: {entry.object_repr}"
-        created = code in ("created", "added")
-        history.append(
-            {
-                "when": entry.created_at,
-                "who": entry.actor.get_full_name() if entry.actor_id else entry.actor_repr,
-                "action": action,
-                "code": code,
-                "comment": (decision.comment if decision else "")
-                or (_("Made in the site administration.") if entry.comment == ADMIN_COMMENT else "")
-                or entry.comment,
-                "field_comments": [(label(k), v) for k, v in field_comments.items()],
-                "changes": [] if created else changes,
-                "edited": [] if created else [c["label"] for c in changes],
-                "decision": decision.decision if decision else "",
-            }
-        )
-    for decision in decisions:  # a decision whose audit entry is missing still belongs here
-        history.append(
-            {
-                "when": decision.created_at,
-                "who": decision.reviewer.get_full_name(),
-                "action": words.get(f"feedback.report.{decision_states.get(decision.decision)}")
-                or decision.get_decision_display(),
-                "code": decision.decision,
-                "comment": decision.comment,
-                "field_comments": [(label(k), v) for k, v in decision.field_comments.items()],
-                "changes": [],
-                "edited": [],
-                "decision": decision.decision,
-            }
-        )
-    history.sort(key=lambda item: item["when"], reverse=True)
-    return history
+        return action
+
+    return history_in_words(
+        entries,
+        list(FEEDBACK_WORKFLOW.decisions(report)),
+        code_of=lambda entry: entry.action.rsplit(".", 1)[-1],
+        action_of=action_of,
+        decision_kind_of=lambda entry, code: (
+            decision_kinds.get(code) if entry.action.startswith("feedback.report.") else None
+        ),
+        orphan_action=lambda decision: (
+            words.get(f"feedback.report.{decision_states.get(decision.decision)}")
+            or decision.get_decision_display()
+        ),
+        label=label,
+        readable=lambda name, value: readable(value),
+        shows_changes=lambda code: code not in ("created", "added"),
+    )
 
 
 __all__ = [

@@ -273,6 +273,98 @@ class Workflow:
         }
 
 
+def history_in_words(
+    entries: Iterable[AuditLogEntry],
+    decisions: list[ReviewDecision],
+    *,
+    code_of: Callable[[AuditLogEntry], str],
+    action_of: Callable[[AuditLogEntry, str], Any],
+    decision_kind_of: Callable[[AuditLogEntry, str], str | None],
+    orphan_action: Callable[[ReviewDecision], Any],
+    label: Callable[[str], Any],
+    readable: Callable[[str, Any], str],
+    shows_changes: Callable[[str], bool],
+) -> list[dict[str, Any]]:
+    """The history of a reviewed object as people read it, newest first: every audit entry (who,
+    when, what in words, the comment, the fields changed with old and new values) and every review
+    decision with its comments per field. A decision is shown on the audit entry its transition
+    wrote (same kind, same reviewer, within a minute); one without such an entry stands alone.
+
+    Each item: ``when``, ``who``, ``action``, ``code``, ``comment``, ``field_comments`` and
+    ``changes`` (lists of (label, text) and of dicts with field/label/before/after), ``edited``
+    (the changed fields' labels), ``decision`` (a ReviewDecisionKind value or ""). The callables
+    say how the object's app words things (see activity_history, report_history)."""
+    from qualitymonth.admin import ADMIN_COMMENT
+
+    decisions = list(decisions)
+    history = []
+    for entry in entries:
+        code = code_of(entry)
+        payload = entry.changes if isinstance(entry.changes, dict) else {}
+        field_comments = payload.get("field_comments") or {}
+        decision = None
+        kind = decision_kind_of(entry, code)
+        if kind:
+            decision = next(
+                (
+                    d
+                    for d in decisions
+                    if d.decision == kind
+                    and d.reviewer_id == entry.actor_id
+                    and abs((d.created_at - entry.created_at).total_seconds()) < 60
+                ),
+                None,
+            )
+            if decision is not None:
+                decisions.remove(decision)
+                field_comments = decision.field_comments or field_comments
+        changes = [
+            {
+                "field": name,
+                "label": label(name),
+                "before": readable(name, pair[0]),
+                "after": readable(name, pair[1]),
+            }
+            for name, pair in payload.items()
+            if name not in ("status", "field_comments")
+            and isinstance(pair, list | tuple)
+            and len(pair) == 2
+        ]
+        if not shows_changes(code):
+            changes = []
+        history.append(
+            {
+                "when": entry.created_at,
+                "who": entry.actor.get_full_name() if entry.actor_id else entry.actor_repr,
+                "action": action_of(entry, code),
+                "code": code,
+                "comment": (decision.comment if decision else "")
+                or (_("Made in the site administration.") if entry.comment == ADMIN_COMMENT else "")
+                or entry.comment,
+                "field_comments": [(label(k), v) for k, v in field_comments.items()],
+                "changes": changes,
+                "edited": [c["label"] for c in changes],
+                "decision": decision.decision if decision else "",
+            }
+        )
+    for decision in decisions:  # a decision whose audit entry is missing still belongs here
+        history.append(
+            {
+                "when": decision.created_at,
+                "who": decision.reviewer.get_full_name(),
+                "action": orphan_action(decision),
+                "code": decision.decision,
+                "comment": decision.comment,
+                "field_comments": [(label(k), v) for k, v in decision.field_comments.items()],
+                "changes": [],
+                "edited": [],
+                "decision": decision.decision,
+            }
+        )
+    history.sort(key=lambda item: item["when"], reverse=True)
+    return history
+
+
 # --- what a reviewer reads ---------------------------------------------------------------------
 
 # Han characters one by one, Latin words and numbers whole, anything else character by character.
@@ -304,4 +396,11 @@ def waited_for(waited: dt.timedelta) -> str:
     return str(_("less than an hour"))
 
 
-__all__ = ["ReviewDecisionKind", "Transition", "Workflow", "inline_diff", "waited_for"]
+__all__ = [
+    "ReviewDecisionKind",
+    "Transition",
+    "Workflow",
+    "history_in_words",
+    "inline_diff",
+    "waited_for",
+]
