@@ -502,9 +502,7 @@ class EnterpriseRepresentativeAdmin(admin.ModelAdmin):
             try:
                 decide(representation)
             except (DomainError, PermissionDenied) as refused:
-                self.message_user(
-                    request, f"{representation}: {refused}", messages.ERROR
-                )
+                self.message_user(request, f"{representation}: {refused}", messages.ERROR)
             else:
                 done += 1
         if done:
@@ -516,8 +514,10 @@ class EnterpriseRepresentativeAdmin(admin.ModelAdmin):
             request,
             queryset,
             lambda r: services.enterprise_claim_approve(r, actor=request.user),
-            lambda n: ngettext("%(count)d claim approved.", "%(count)d claims approved.", n)
-            % {"count": n},
+            lambda n: (
+                ngettext("%(count)d claim approved.", "%(count)d claims approved.", n)
+                % {"count": n}
+            ),
         )
 
     @admin.action(description=_("Reject the selected claims…"), permissions=("decide",))
@@ -529,8 +529,10 @@ class EnterpriseRepresentativeAdmin(admin.ModelAdmin):
                 request,
                 queryset,
                 lambda r: services.enterprise_claim_reject(r, actor=request.user, reason=reason),
-                lambda n: ngettext("%(count)d claim rejected.", "%(count)d claims rejected.", n)
-                % {"count": n},
+                lambda n: (
+                    ngettext("%(count)d claim rejected.", "%(count)d claims rejected.", n)
+                    % {"count": n}
+                ),
             )
             return None
         context = {
@@ -556,10 +558,12 @@ class EnterpriseRepresentativeAdmin(admin.ModelAdmin):
             request,
             queryset,
             lambda r: services.enterprise_representative_remove(r, actor=request.user),
-            lambda n: ngettext(
-                "%(count)d representative removed.", "%(count)d representatives removed.", n
-            )
-            % {"count": n},
+            lambda n: (
+                ngettext(
+                    "%(count)d representative removed.", "%(count)d representatives removed.", n
+                )
+                % {"count": n}
+            ),
         )
 
 

@@ -88,9 +88,7 @@ class CampaignFilter(django_filters.FilterSet):
 
 
 class _HeadingFilter(django_filters.FilterSet):
-    campaign = IntegerFilter(
-        field_name="campaign__year", label=_("campaign year, e.g. 2024")
-    )
+    campaign = IntegerFilter(field_name="campaign__year", label=_("campaign year, e.g. 2024"))
     number = IntegerFilter(label=_("number"))
 
 
@@ -148,9 +146,7 @@ class DepartmentFilter(django_filters.FilterSet):
 class _ActivityListFilter(django_filters.FilterSet):
     """What every list of activities can be narrowed by."""
 
-    campaign = IntegerFilter(
-        field_name="campaign__year", label=_("campaign year, e.g. 2024")
-    )
+    campaign = IntegerFilter(field_name="campaign__year", label=_("campaign year, e.g. 2024"))
     key_arrangement = IntegerFilter(
         field_name="key_arrangement__number",
         label=_("number of the key arrangement (1-9 in 2024); combine with the campaign year"),

@@ -116,9 +116,7 @@ def evidence_inspect(upload) -> InspectedFile:
     name = _plain_name(upload)
     size = upload.size or 0
     if size == 0:
-        raise ValidationError(
-            _("“%(name)s” is empty."), code="empty", params={"name": name}
-        )
+        raise ValidationError(_("“%(name)s” is empty."), code="empty", params={"name": name})
     if size > MAX_EVIDENCE_BYTES:
         raise ValidationError(
             _("“%(name)s” is %(size)s; a file may be at most %(limit)s."),
@@ -488,9 +486,11 @@ def fee_complaint_queue(
     """The complaints `user` handles, the oldest open ones first, with what the list shows.
 
     `status`: a FeeComplaintStatus value, "open" (received or investigating) or "" for all."""
-    complaints = fee_complaints_visible_to(user).select_related(
-        "activity__organiser", "organiser", "handled_by"
-    ).annotate(evidence_count=Count("evidence"))
+    complaints = (
+        fee_complaints_visible_to(user)
+        .select_related("activity__organiser", "organiser", "handled_by")
+        .annotate(evidence_count=Count("evidence"))
+    )
     if status == "open":
         complaints = complaints.filter(status__in=OPEN_STATES)
     elif status:
@@ -521,8 +521,10 @@ def fee_complaint_history(complaint: FeeComplaint) -> list[dict]:
         "changed": _("Changed in the site administration"),
         "deleted": _("Deleted in the site administration"),
     }
-    entries = AuditLogEntry.objects.for_object(complaint).select_related("actor").order_by(
-        "created_at", "id"
+    entries = (
+        AuditLogEntry.objects.for_object(complaint)
+        .select_related("actor")
+        .order_by("created_at", "id")
     )
     history = []
     for entry in entries:
