@@ -24,7 +24,10 @@ person's language>, "code": <machine word>}``):
    chunk starts: the bytes received so far), ``Content-Length``, the raw bytes as the body
    (``Content-Type: application/offset+octet-stream``), at most ``chunk_size`` bytes (413
    otherwise). A wrong offset answers 409 with the offset to continue from (header and JSON).
-   The body is streamed to the partial file in blocks, never held whole in memory. Answer 200 with
+   The body is streamed to the partial file in blocks, never held whole in memory; behind the
+   reference nginx (``FEEDBACK_UPLOAD_BODY_FROM_NGINX``) nginx writes it to a file and passes its
+   name in ``X-Upload-Body-File`` and the chunk's length in ``X-Upload-Body-Length``, believed
+   only from ``TRUSTED_PROXIES`` (docs/deploy.md). Answer 200 with
    the new ``Upload-Offset``; with the last byte the file is checked and stored: 201 with
    ``media`` (its id, name, state, addresses and the panel's HTML for it), or 400 with the reason
    it was refused, naming the file (the upload is then refused and its bytes deleted).
@@ -43,6 +46,7 @@ redirect to a short-lived signed URL where the storage is S3-compatible object s
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 from pathlib import Path
@@ -75,6 +79,8 @@ from . import media_checks, services, uploads
 from .enums import MediaKind
 from .limits import UPLOAD_LIMITS
 from .models import FeedbackMedia, FeedbackReport, FeedbackUpload, TypicalCase
+
+logger = logging.getLogger(__name__)
 
 READ_BLOCK = 1024 * 1024
 # Browsers may keep a private file this long; published files may sit in shared caches a little.
@@ -244,6 +250,21 @@ def upload(request, pk):
     return _upload_chunk(request, found)
 
 
+def _body_file_from_nginx(request) -> str | None:
+    """The file nginx wrote this chunk's body to, when the portal takes bodies from nginx and the
+    request came through it (TRUSTED_PROXIES, as for X-Real-IP); None: the body is in the request.
+    The reference nginx overwrites the header, so a client cannot name a file."""
+    name = request.headers.get("X-Upload-Body-File") or None
+    if name is None or request.META.get("REMOTE_ADDR") not in settings.TRUSTED_PROXIES:
+        return None
+    if not settings.FEEDBACK_UPLOAD_BODY_FROM_NGINX:
+        logger.warning(
+            "nginx passed an upload body as a file, but FEEDBACK_UPLOAD_BODY_FROM_NGINX is off"
+        )
+        return None
+    return name
+
+
 def _upload_chunk(request, found: FeedbackUpload):
     try:
         offset = int(request.headers["Upload-Offset"])
@@ -254,16 +275,25 @@ def _upload_chunk(request, found: FeedbackUpload):
             _error(_("The Upload-Offset header is missing."), status=400, code="offset_missing"),
             found,
         )
+    body_file = _body_file_from_nginx(request)
+    length_header = "X-Upload-Body-Length" if body_file else "Content-Length"
     try:
-        length = int(request.headers.get("Content-Length") or "")
+        length = int(request.headers.get(length_header) or "")
     except ValueError:
         return _error(
             _("The Content-Length header is missing."), status=411, code="length_required"
         )
     try:
         uploads.upload_append(
-            found, actor=request.user, offset=offset, length=length, stream=request
+            found,
+            actor=request.user,
+            offset=offset,
+            length=length,
+            stream=None if body_file else request,
+            body_file=body_file,
         )
+    except uploads.BodyFileRefused as error:
+        return _with_offset(_error(error, status=400, code=error.code), found)
     except uploads.UploadOffsetMismatch as error:
         found.refresh_from_db()
         return _with_offset(_error(error, status=409, code=error.code, offset=error.offset), found)

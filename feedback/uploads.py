@@ -7,6 +7,13 @@ until the last byte has arrived; then the file is checked and stored by ``servic
 (moved into storage, a rename where both live on one file system) and the upload points at the
 stored ``FeedbackMedia``.
 
+Behind the reference nginx (``FEEDBACK_UPLOAD_BODY_FROM_NGINX``, docs/deploy.md) a chunk does not
+pass through the web process at all: nginx writes the request body to a file in
+``FEEDBACK_UPLOAD_NGINX_BODY_DIR`` and the view hands over its name; the chunk is appended from that
+file inside the kernel (``os.copy_file_range``), hashed from the page cache in the background while
+the client sends the next chunk, and its writing to disk is started at once. A chunk cut off on
+the way never reaches the portal then: nginx drops it, and the client sends it again whole.
+
 Only the person who started an upload continues it, and only while they may change the report.
 Every change of state is audited: ``feedback.upload.started``, ``.finished``, ``.refused``,
 ``.abandoned``. Uploads that receive no chunk for ``FEEDBACK_UPLOAD_ABANDONED_HOURS`` are
@@ -15,13 +22,17 @@ abandoned by ``uploads_clean_up`` (the periodic task ``clean_up_abandoned_upload
 
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
+import errno
+import functools
 import hashlib
 import io
 import logging
 import os
 import re
 import shutil
+import stat
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -41,6 +52,7 @@ from .models import FeedbackMedia, FeedbackReport, FeedbackUpload, TypicalCase, 
 logger = logging.getLogger(__name__)
 
 BLOCK_SIZE = 1024 * 1024  # a chunk is read from the request and written in pieces of this size
+HASH_BLOCK_SIZE = 256 * 1024  # a chunk nginx wrote to a file is hashed in pieces of this size
 PARTIAL_SUFFIX = ".part"
 _PARTIAL_NAME = re.compile(r"^([0-9a-f]{32})\.part$")
 # Media still "being processed" after this long lost its background job (a worker restarted).
@@ -76,6 +88,13 @@ class UploadOffsetMismatch(DomainError):
 
 class ChunkTooLarge(DomainError):
     code = "chunk_too_large"
+
+
+class BodyFileRefused(DomainError):
+    """The file nginx is said to have written a chunk to is not one the portal takes: outside
+    FEEDBACK_UPLOAD_NGINX_BODY_DIR, missing, or not as long as the chunk."""
+
+    code = "body_file_refused"
 
 
 class UploadNotActive(DomainError):
@@ -204,12 +223,57 @@ def _refuse_unless_uploading(upload: FeedbackUpload) -> None:
         )
 
 
-def _running_sha256(upload_id, offset: int):
+class _RunningDigest:
+    """The SHA-256 of an upload's bytes so far. A chunk nginx handed over as a file is hashed in a
+    background thread (hashlib and reads release the GIL), so that its answer need not wait: the
+    client sends the next chunk meanwhile. Each thread first waits for the previous one, so the
+    bytes go in in order; `hexdigest` waits for them all. A failed read spoils the digest (None:
+    media_add then reads the file)."""
+
+    def __init__(self):
+        self._digest = hashlib.sha256()
+        self._spoilt = False
+        self._last: threading.Thread | None = None
+
+    def update(self, block) -> None:
+        self._wait()
+        self._digest.update(block)
+
+    def add_file(self, fd: int, length: int) -> None:
+        """Hash the first `length` bytes of the open file `fd` in the background, then close it
+        (the caller hands `fd` over)."""
+        previous = self._last
+
+        def hash_it():
+            try:
+                if previous is not None:
+                    previous.join()
+                if not self._spoilt:
+                    _hash_file(fd, length, self._digest)
+            except OSError:
+                logger.warning("Could not read an upload chunk to hash it", exc_info=True)
+                self._spoilt = True
+            finally:
+                os.close(fd)
+
+        self._last = threading.Thread(target=hash_it, name="upload-sha256", daemon=True)
+        self._last.start()
+
+    def _wait(self) -> None:
+        if self._last is not None:
+            self._last.join()
+
+    def hexdigest(self) -> str | None:
+        self._wait()
+        return None if self._spoilt else self._digest.hexdigest()
+
+
+def _running_sha256(upload_id, offset: int) -> _RunningDigest | None:
     """The hash of the upload's first `offset` bytes if this process wrote them, else None."""
     with _RUNNING_SHA256_LOCK:
         known = _RUNNING_SHA256.pop(str(upload_id), None)
     if offset == 0:
-        return hashlib.sha256()
+        return _RunningDigest()
     if known is not None and known[0] == offset:
         return known[1]
     return None
@@ -243,21 +307,144 @@ def _append(path: Path, offset: int, stream, length: int, digest=None) -> int:
             if digest is not None:
                 digest.update(block)
             written += len(block)
+        f.flush()
+        _start_writing_out(f.fileno(), offset, written)
     return written
 
 
-def upload_append(
-    upload: FeedbackUpload, *, actor, offset: int, length: int, stream
-) -> FeedbackUpload:
-    """Append one chunk of `length` bytes, read from `stream`, at `offset`.
+def _open_body_file(name: str, length: int) -> int:
+    """A descriptor of the file nginx wrote a chunk to, refused (BodyFileRefused) unless it lies
+    inside FEEDBACK_UPLOAD_NGINX_BODY_DIR, is a regular file and holds exactly `length` bytes."""
+    directory = Path(settings.FEEDBACK_UPLOAD_NGINX_BODY_DIR).resolve()
+    try:
+        path = Path(name).resolve(strict=True) if os.path.isabs(name) else None
+    except (OSError, RuntimeError, ValueError):
+        path = None
+    if path is None or directory not in path.parents:
+        logger.warning("Refused an upload body file outside %s: %r", directory, name)
+        raise BodyFileRefused(
+            _(
+                "The web server handed this part of the file over in a place the portal does not "
+                "take it from."
+            )
+        )
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except PermissionError:
+        logger.error(
+            "Cannot read %s, which nginx wrote: its workers must run as the portal's user "
+            "(docs/deploy.md, Upload chunks through nginx)",
+            path,
+        )
+        raise
+    found = os.fstat(fd)
+    if not stat.S_ISREG(found.st_mode) or found.st_size != length:
+        os.close(fd)
+        raise BodyFileRefused(
+            _("This part of the file arrived with %(received)s bytes instead of %(expected)s.")
+            % {"received": found.st_size, "expected": length}
+        )
+    return fd
 
-    Steps: lock the upload's row; refuse anyone but the uploader, an upload no longer in
-    progress, a report no longer editable, a chunk not starting at the bytes received so far
+
+def _append_file(path: Path, offset: int, source: int, length: int, digest=None) -> int:
+    """Copy the `length` bytes of the open file `source` into `path` at `offset` inside the
+    kernel (no byte passes through this process; a reflink where the file system has them), and
+    have them added to `digest` in the background, from the page cache."""
+    mode = "r+b" if path.exists() else "wb"
+    with open(path, mode) as f:
+        f.truncate(offset)  # bytes past the offset never counted (a chunk cut off by a crash)
+        copied = 0
+        while copied < length:
+            done = _copy_range(source, f.fileno(), length - copied, copied, offset + copied)
+            if not done:
+                raise OSError(f"The upload body ended after {copied} of {length} bytes")
+            copied += done
+        _start_writing_out(f.fileno(), offset, length)
+    if digest is not None:
+        digest.add_file(os.dup(source), length)
+    return copied
+
+
+def _start_writing_out(fd: int, offset: int, length: int) -> None:
+    """Have the kernel start writing the chunk to disk now (Linux's sync_file_range, which does
+    not wait), while the next one arrives, so that the fsync after the last chunk finds little
+    left: otherwise it writes the whole file at the end. Where the call is missing, the fsync
+    does it all."""
+    start_write_back = _sync_file_range()
+    if start_write_back is not None:
+        start_write_back(fd, offset, length, SYNC_FILE_RANGE_WRITE)
+
+
+SYNC_FILE_RANGE_WRITE = 2  # <linux/fs.h>: start writing the dirty pages, do not wait
+
+
+@functools.cache
+def _sync_file_range():
+    """libc's sync_file_range (Linux, glibc and musl), or None."""
+    try:
+        function = ctypes.CDLL(None, use_errno=True).sync_file_range
+    except (OSError, AttributeError):
+        return None
+    function.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
+    function.restype = ctypes.c_int
+    return function
+
+
+def _copy_range(source: int, target: int, count: int, source_at: int, target_at: int) -> int:
+    try:
+        return os.copy_file_range(source, target, count, source_at, target_at)
+    except OSError as error:  # another file system (EXDEV on older kernels), or none of it
+        if error.errno not in (errno.EXDEV, errno.ENOSYS, errno.EOPNOTSUPP, errno.EINVAL):
+            raise
+    os.lseek(target, target_at, os.SEEK_SET)
+    return os.sendfile(target, source, source_at, count)
+
+
+def _hash_file(source: int, length: int, digest) -> None:
+    buffer = bytearray(HASH_BLOCK_SIZE)
+    view = memoryview(buffer)
+    position = 0
+    while position < length:
+        read = os.preadv(source, [view[: min(HASH_BLOCK_SIZE, length - position)]], position)
+        if not read:
+            raise OSError(f"The upload body ended after {position} of {length} bytes")
+        digest.update(view[:read])
+        position += read
+
+
+def upload_append(
+    upload: FeedbackUpload,
+    *,
+    actor,
+    offset: int,
+    length: int,
+    stream=None,
+    body_file: str | None = None,
+) -> FeedbackUpload:
+    """Append one chunk of `length` bytes at `offset`, read from `stream`, or taken from
+    `body_file`, the file nginx wrote the request body to (only ever a name nginx set: the view
+    checks that the request came through it).
+
+    Steps: refuse a body file outside FEEDBACK_UPLOAD_NGINX_BODY_DIR or not `length` bytes long
+    (BodyFileRefused); lock the upload's row; refuse anyone but the uploader, an upload no longer
+    in progress, a report no longer editable, a chunk not starting at the bytes received so far
     (UploadOffsetMismatch with the offset to continue from), larger than
     FEEDBACK_UPLOAD_CHUNK_BYTES or past the declared size; write the bytes; save the offset.
     With the last byte the file is checked and stored (``services.media_add``): the upload is
     complete and points at the media, or refused (MediaRefused is raised after the refusal is
     saved and audited; the bytes are deleted)."""
+    source = _open_body_file(body_file, length) if body_file is not None else None
+    try:
+        return _append_chunk(
+            upload, actor=actor, offset=offset, length=length, stream=stream, source=source
+        )
+    finally:
+        if source is not None:
+            os.close(source)
+
+
+def _append_chunk(upload, *, actor, offset, length, stream, source) -> FeedbackUpload:
     refused = None
     with transaction.atomic():
         current = _locked(upload, actor)
@@ -280,7 +467,10 @@ def upload_append(
         if offset + length < current.size:
             _commit_without_waiting_for_the_disk()
         digest = _running_sha256(current.pk, offset)
-        written = _append(partial_path(current), offset, stream, length, digest)
+        if source is None:
+            written = _append(partial_path(current), offset, stream, length, digest)
+        else:
+            written = _append_file(partial_path(current), offset, source, length, digest)
         current.received = offset + written
         current.save(update_fields=["received", "updated_at"])
         if current.received == current.size:
@@ -464,9 +654,12 @@ def _delete_leftover_files(cutoff: dt.datetime) -> int:
         ).values_list("pk", flat=True)
     }
     oldest = cutoff.timestamp()
+    nginx_bodies = Path(settings.FEEDBACK_UPLOAD_NGINX_BODY_DIR).resolve()
     deleted = 0
     for entry in entries:
         match = _PARTIAL_NAME.match(entry.name)
+        if not match and Path(entry.path).resolve() == nginx_bodies:
+            continue  # nginx's folder for chunks in flight, should it have been put here
         try:
             if match:
                 if match.group(1) in live:

@@ -197,8 +197,21 @@ FEEDBACK_DOCUMENT_MAX_BYTES = env.int("FEEDBACK_DOCUMENT_MAX_BYTES", default=100
 FEEDBACK_UPLOAD_DIR = env.str(
     "FEEDBACK_UPLOAD_DIR", default=str(Path(str(PRIVATE_MEDIA_ROOT)) / "partial-uploads")
 )
+# Behind the reference nginx on the same machine: nginx writes each chunk's body to a file in
+# FEEDBACK_UPLOAD_NGINX_BODY_DIR (on the file system of FEEDBACK_UPLOAD_DIR) and passes its name;
+# the portal appends it without reading it through gunicorn. Believed only from TRUSTED_PROXIES;
+# nginx must run as the portal's user (docs/deploy.md, "Upload chunks through nginx").
+FEEDBACK_UPLOAD_BODY_FROM_NGINX = env.bool("FEEDBACK_UPLOAD_BODY_FROM_NGINX", default=False)
+FEEDBACK_UPLOAD_NGINX_BODY_DIR = env.str(
+    "FEEDBACK_UPLOAD_NGINX_BODY_DIR",
+    default=str(Path(FEEDBACK_UPLOAD_DIR).parent / "upload-bodies"),
+)
 # Largest chunk a client may send in one request (bytes), and when an upload counts as abandoned.
-FEEDBACK_UPLOAD_CHUNK_BYTES = env.int("FEEDBACK_UPLOAD_CHUNK_BYTES", default=8 * 1024**2)
+# Chunks nginx hands over cost no memory, and fewer requests save their fixed cost: 32 MB then
+# (twice the throughput of 8 MB in bench/upload_video.py).
+FEEDBACK_UPLOAD_CHUNK_BYTES = env.int(
+    "FEEDBACK_UPLOAD_CHUNK_BYTES", default=(32 if FEEDBACK_UPLOAD_BODY_FROM_NGINX else 8) * 1024**2
+)
 FEEDBACK_UPLOAD_ABANDONED_HOURS = env.int("FEEDBACK_UPLOAD_ABANDONED_HOURS", default=24)
 # An activity import still running this long after it started lost its worker: it is marked
 # failed (activities.tasks.fail_stale_imports). 5,000 rows take under a minute (bench/).
