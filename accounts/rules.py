@@ -171,6 +171,11 @@ def organises_registered_activity(user, registration):
 
 
 @rules.predicate
+def co_organises_registered_activity(user, registration):
+    return registration is not None and is_co_organiser_staff(user, registration.activity)
+
+
+@rules.predicate
 def reviews_registered_activity(user, registration):
     return registration is not None and reviews_activity_region(user, registration.activity)
 
@@ -228,6 +233,7 @@ rules.add_perm(
     is_platform_admin
     | represents_registered_enterprise
     | organises_registered_activity
+    | co_organises_registered_activity
     | reviews_registered_activity,
 )
 
@@ -243,13 +249,42 @@ rules.add_perm(
 # Registrants, waiting list, capacity and check-in of an activity: its organiser's.
 rules.add_perm("registrations.manage_registrations", is_platform_admin | is_organiser_staff)
 # Reading an activity's registrants (and exporting them): also its co-organisers and the
-# reviewers of its region, read-only. The registrants' mobiles are personal data: only the
-# organiser, to whom the enterprise gave them, and administrators see them unmasked.
+# reviewers of its region, read-only.
 rules.add_perm(
     "registrations.view_registrants",
     is_platform_admin | is_organiser_staff | is_co_organiser_staff | reviews_activity_region,
 )
-rules.add_perm("registrations.view_registrant_contacts", is_platform_admin | is_organiser_staff)
+
+
+@rules.predicate
+def co_organises_activity(user, activity):
+    """`is_co_organiser_staff` with one query per request, not one per activity: an API list of
+    registrations asks it for every row."""
+    department_id = roles_of(user).department_id
+    if activity is None or department_id is None:
+        return False
+    cached = getattr(user, "_portal_co_organised", None)
+    if cached is None or cached[0] != department_id:
+        from activities.models import Activity
+
+        ids = frozenset(
+            Activity.co_organisers.through.objects.filter(department_id=department_id).values_list(
+                "activity_id", flat=True
+            )
+        )
+        cached = user._portal_co_organised = (department_id, ids)
+    return activity.pk in cached[1]
+
+
+# The registrants' personal data (attendees' names and mobiles, the registration's contact and
+# note), on the web pages, the exports and the API alike: the staff of the organiser and of the
+# co-organisers (they run the door) and administrators; the enterprise's own representatives see
+# their registrations' (the API asks `represents_registered_enterprise` beside this). Reviewers
+# see the list (enterprise, status, counts), not the people.
+rules.add_perm(
+    "registrations.view_registrant_contacts",
+    is_platform_admin | is_organiser_staff | co_organises_activity,
+)
 rules.add_perm("registrations.export_campaign_registrations", is_platform_admin)
 
 # Fee complaints name who reported them: administrators only, nobody in the reported department.

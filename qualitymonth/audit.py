@@ -40,6 +40,34 @@ def is_secret_key(name: str) -> bool:
 _CONTACT_KEYS = {"mobile", "phone", "email", "contact_mobile", "contact_phone", "contact_email"}
 
 
+# People's names as enterprises typed them: the registration's and the enterprise's contact, the
+# attendees (a list of names, or of {"name": ..., "mobile": ...}), a complaint's reporter. Kept as
+# their first character and "**" (张**), enough to tell entries apart, not to name anyone. Not
+# the actors (recorded by email), nor titles or organisations' names.
+_PERSON_NAME_KEYS = {"contact_name", "attendee", "attendee_name", "reporter_name"}
+_PEOPLE_KEYS = {"attendees"}
+
+
+def _name_partly(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return [_name_partly(v) for v in value]
+    if not isinstance(value, str) or not value.strip():
+        return value
+    return f"{value.strip()[0]}**"
+
+
+def _people_partly(value: Any) -> Any:
+    """Attendees: names partly, and each one's contact details as anywhere else."""
+    if isinstance(value, list | tuple):
+        return [_people_partly(v) for v in value]
+    if isinstance(value, dict):
+        return {
+            k: _name_partly(v) if str(k).lower() == "name" else _masked({k: v})[k]
+            for k, v in value.items()
+        }
+    return _name_partly(value)
+
+
 def _partly(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_partly(v) for v in value]
@@ -53,22 +81,26 @@ def _partly(value: Any) -> Any:
 
 
 def _masked(value: Any) -> Any:
-    """`value` with the value of every secret-looking key replaced and contact details partly
-    hidden, at any depth."""
+    """`value` with the value of every secret-looking key replaced, and contact details and
+    people's names partly hidden, at any depth."""
     if isinstance(value, dict):
-        return {
-            k: (
-                MASK
-                if is_secret_key(k)
-                else _partly(v)
-                if str(k).lower() in _CONTACT_KEYS
-                else _masked(v)
-            )
-            for k, v in value.items()
-        }
+        return {k: _masked_value(k, v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_masked(v) for v in value]
     return value
+
+
+def _masked_value(key: Any, value: Any) -> Any:
+    name = str(key).lower()
+    if is_secret_key(name):
+        return MASK
+    if name in _CONTACT_KEYS:
+        return _partly(value)
+    if name in _PERSON_NAME_KEYS:
+        return _name_partly(value)
+    if name in _PEOPLE_KEYS:
+        return _people_partly(value)
+    return _masked(value)
 
 
 def _valid_ip(value: str | None) -> str | None:

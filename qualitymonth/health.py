@@ -3,14 +3,19 @@
 - ``/health/live``: the process answers. Touches nothing else: a database outage must not make
   every web node look dead and get restarted.
 - ``/health/ready``: the node can serve: each database, each cache, the Celery broker (when one
-  is configured) and both storages answer. JSON with each check's status and latency; 503 when
-  any fails, so the balancer stops sending requests until it recovers.
+  is configured) and both storages answer. 200 ``{"status": "ok"}``, or 503
+  ``{"status": "unavailable"}`` when any fails, so the balancer stops sending requests until it
+  recovers. Each check's status and latency (which name the node's parts) are added only for a
+  request from the node itself (loopback) or with ``Authorization: Bearer
+  <HEALTH_DETAILS_TOKEN>``.
 
 ``OperationsMiddleware`` answers these (and ``/metrics``) before anything else runs: no host
 check (a balancer probes a node by its address), no HTTPS redirect, no session, no language, no
 cache. The URL patterns in qualitymonth/urls.py name the same views for ``reverse()``.
 """
 
+import hmac
+import ipaddress
 import logging
 import time
 import uuid
@@ -22,6 +27,8 @@ from django.core.files.storage import FileSystemStorage, storages
 from django.db import connections
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
+
+from .middleware import client_ip
 
 logger = logging.getLogger(__name__)
 
@@ -113,10 +120,32 @@ def run_checks() -> tuple[bool, dict]:
     return healthy, results
 
 
+def may_see_details(request) -> bool:
+    """The node itself (the client address as the audit log sees it: X-Real-IP only from
+    TRUSTED_PROXIES), or whoever has the HEALTH_DETAILS_TOKEN."""
+    token = settings.HEALTH_DETAILS_TOKEN
+    offered = request.META.get("HTTP_AUTHORIZATION", "")
+    if (
+        token
+        and offered.startswith("Bearer ")
+        and hmac.compare_digest(offered.removeprefix("Bearer ").strip().encode(), token.encode())
+    ):
+        return True
+    try:
+        ip = ipaddress.ip_address(client_ip(request) or "")
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped  # ::ffff:127.0.0.1
+    return ip.is_loopback
+
+
 @never_cache
 def ready(request):
     healthy, results = run_checks()
-    body = {"status": "ok" if healthy else "error", "checks": results}
+    body = {"status": "ok" if healthy else "unavailable"}
+    if may_see_details(request):
+        body["checks"] = results
     return JsonResponse(body, status=200 if healthy else 503)
 
 

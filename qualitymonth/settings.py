@@ -289,6 +289,9 @@ IDEMPOTENCY_KEY_HOURS = env.int("IDEMPOTENCY_KEY_HOURS", default=24)
 # check refuses them there (qualitymonth/switches.py).
 BENCH_VIEWS = False if PRODUCTION else env.bool("BENCH_VIEWS", default=False)
 SIGNUP_CAPACITY_GUARD = True if PRODUCTION else env.bool("SIGNUP_CAPACITY_GUARD", default=True)
+# PostgreSQL signs up in one statement (registrations.services._sign_up_in_one_statement); tests
+# switch it off to run the same cases through the transaction every other database uses.
+SIGNUP_ONE_STATEMENT = True
 # Sessions: in the database, read through the cache when a shared cache is configured (Redis):
 # most requests then read no session row, and a cache flush or eviction signs nobody out.
 SESSION_ENGINE = env.str(
@@ -465,6 +468,9 @@ LOG_SLOW_REQUEST_MS = env.int("LOG_SLOW_REQUEST_MS", default=2000)
 # sees the client: X-Real-IP only from TRUSTED_PROXIES), or with "Authorization: Bearer <token>".
 METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# /health/ready answers anyone with its status only; the checks' details go to the node itself
+# (loopback) or with "Authorization: Bearer <token>" (empty: loopback only).
+HEALTH_DETAILS_TOKEN = env.str("HEALTH_DETAILS_TOKEN", default="")
 
 # Error reports to Sentry (or GlitchTip) when a DSN is set; no personal data is sent.
 SENTRY_DSN = env.str("SENTRY_DSN", default="")

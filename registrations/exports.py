@@ -12,9 +12,10 @@ ANSI code page and turns the Chinese into mojibake. The header row is written by
 reader's language) rather than by COPY's HEADER, which would take the column aliases and cut
 them at PostgreSQL's 63-byte identifier limit (21 Chinese characters).
 
-Mobiles are personal data: for readers without ``registrations.view_registrant_contacts`` they
-come out masked (138****8000), in every format. Each export is written to the audit log: who,
-what, which format, with or without personal data.
+The people are personal data: for readers without ``registrations.view_registrant_contacts``
+(the reviewers) the export has no contact, attendees or note columns, in every format, as the
+registrants page and the API show them nothing of the people. Each export is written to the audit
+log: who, what, which format, with or without personal data.
 """
 
 import csv
@@ -83,12 +84,15 @@ REGISTRATION_COLUMNS = (
     Column("checked_in", _("Checked in"), 17),
 )
 TIME_KEYS = {"activity_starts", "registered", "confirmed", "withdrawn", "checked_in"}
+# Left out for readers not given the registrants' personal data.
+PERSONAL_KEYS = {"contact_name", "contact_mobile", "attendees", "note"}
 
 
 @dataclass(frozen=True)
 class RegistrationExport:
     """What to export: `registrations` (already limited to what the person may see), whether the
-    rows say which activity they belong to, and whether mobiles are shown in full."""
+    rows say which activity they belong to, and whether the people (contact, attendees, note) are
+    in it."""
 
     registrations: QuerySet
     with_activity: bool
@@ -97,7 +101,10 @@ class RegistrationExport:
 
     @property
     def columns(self) -> tuple[Column, ...]:
-        return (ACTIVITY_COLUMNS if self.with_activity else ()) + REGISTRATION_COLUMNS
+        registration = REGISTRATION_COLUMNS
+        if not self.personal_data:
+            registration = tuple(c for c in registration if c.key not in PERSONAL_KEYS)
+        return (ACTIVITY_COLUMNS if self.with_activity else ()) + registration
 
     def headers(self) -> list[str]:
         return [str(c.header) for c in self.columns]
@@ -138,15 +145,18 @@ def _rows_queryset(export: RegistrationExport) -> QuerySet:
         "x_uscc": F("enterprise__uscc"),
         "x_enterprise_region_zh": F("enterprise__region__name_zh"),
         "x_enterprise_region_en": F("enterprise__region__name_en"),
-        "x_contact_name": F("contact_name"),
-        "x_contact_mobile": F("contact_mobile"),
         "x_attendee_count": F("attendee_count"),
-        "x_note": F("note"),
         "x_registered": F("created_at"),
         "x_confirmed": F("confirmed_at"),
         "x_withdrawn": F("withdrawn_at"),
         "x_checked_in": F("checked_in_at"),
     }
+    if export.personal_data:
+        names |= {
+            "x_contact_name": F("contact_name"),
+            "x_contact_mobile": F("contact_mobile"),
+            "x_note": F("note"),
+        }
     if export.with_activity:
         names |= {
             "x_activity_title": F("activity__title"),
@@ -176,10 +186,10 @@ def _status_labels() -> dict[str, str]:
 
 def iter_rows(export: RegistrationExport) -> Iterator[list]:
     """The export's rows as Python values (local, naive datetimes; numbers as numbers), fetched
-    `ITERATOR_CHUNK_ROWS` at a time with one more query per chunk for the attendees."""
+    `ITERATOR_CHUNK_ROWS` at a time with one more query per chunk for the attendees (with the
+    personal data)."""
     labels = _status_labels()
     WAITING = RegistrationStatus.WAITING
-    mask = (lambda m: m) if export.personal_data else mask_mobile
     local = timezone.get_current_timezone()
 
     def when(value):
@@ -192,12 +202,13 @@ def iter_rows(export: RegistrationExport) -> Iterator[list]:
     )
     while chunk := list(islice(rows, ITERATOR_CHUNK_ROWS)):
         attendees: dict[int, list[str]] = {}
-        for registration_id, name, mobile in (
-            Attendee.objects.filter(registration_id__in=[r["x_id"] for r in chunk])
-            .order_by("registration_id", "id")
-            .values_list("registration_id", "name", "mobile")
-        ):
-            attendees.setdefault(registration_id, []).append(f"{name} {mask(mobile)}".strip())
+        if export.personal_data:
+            for registration_id, name, mobile in (
+                Attendee.objects.filter(registration_id__in=[r["x_id"] for r in chunk])
+                .order_by("registration_id", "id")
+                .values_list("registration_id", "name", "mobile")
+            ):
+                attendees.setdefault(registration_id, []).append(f"{name} {mobile}".strip())
         for r in chunk:
             values = {
                 "status": labels.get(r["x_status"], r["x_status"]),
@@ -205,16 +216,19 @@ def iter_rows(export: RegistrationExport) -> Iterator[list]:
                 "enterprise": r["x_enterprise"],
                 "uscc": r["x_uscc"],
                 "enterprise_region": _localized(r, "x_enterprise_region"),
-                "contact_name": r["x_contact_name"],
-                "contact_mobile": mask(r["x_contact_mobile"]),
                 "attendee_count": r["x_attendee_count"],
-                "attendees": "; ".join(attendees.get(r["x_id"], [])),
-                "note": r["x_note"],
                 "registered": when(r["x_registered"]),
                 "confirmed": when(r["x_confirmed"]),
                 "withdrawn": when(r["x_withdrawn"]),
                 "checked_in": when(r["x_checked_in"]),
             }
+            if export.personal_data:
+                values |= {
+                    "contact_name": r["x_contact_name"],
+                    "contact_mobile": r["x_contact_mobile"],
+                    "attendees": "; ".join(attendees.get(r["x_id"], [])),
+                    "note": r["x_note"],
+                }
             if export.with_activity:
                 values |= {
                     "activity_id": r["x_activity_id"],
@@ -282,15 +296,6 @@ def copy_statement(export: RegistrationExport, connection) -> tuple[str, list]:
             return f"COALESCE(NULLIF(q.{base}_en, ''), q.{base}_zh)"
         return f"q.{base}_zh"
 
-    def mobile(expression: str) -> str:
-        if export.personal_data:
-            return expression
-        return (
-            f"CASE WHEN {expression} = '' THEN {expression} "
-            f"WHEN length({expression}) < 7 THEN '****' "
-            f"ELSE left({expression}, 3) || '****' || right({expression}, 4) END"
-        )
-
     labels = _status_labels()
     status_cases = " ".join("WHEN %s THEN %s" for _ in labels)
     expressions: dict[str, str] = {}
@@ -316,12 +321,10 @@ def copy_statement(export: RegistrationExport, connection) -> tuple[str, list]:
             select.append("CASE WHEN q.x_status = %s THEN q.x_position END")
         elif key == "enterprise_region":
             select.append(localized("x_enterprise_region"))
-        elif key == "contact_mobile":
-            select.append(mobile("q.x_contact_mobile"))
         elif key == "attendees":
             table = connection.ops.quote_name(Attendee._meta.db_table)
             attendees = (
-                f"(SELECT string_agg(btrim(a.name || ' ' || {mobile('a.mobile')}), '; ' "  # noqa: S608 - names from the models, values as parameters  # nosec B608
+                f"(SELECT string_agg(btrim(a.name || ' ' || a.mobile), '; ' "  # noqa: S608 - names from the models, values as parameters  # nosec B608
                 f"ORDER BY a.id) FROM {table} a WHERE a.registration_id = q.x_id)"
             )
             select.append(attendees)
@@ -331,9 +334,7 @@ def copy_statement(export: RegistrationExport, connection) -> tuple[str, list]:
             select.append(f"q.x_{key}")
     select = [
         # Times and our own labels (the expressions with parameters) need no defusing.
-        expression
-        if column.key in TIME_KEYS or "%s" in expression
-        else _defused_sql(expression)
+        expression if column.key in TIME_KEYS or "%s" in expression else _defused_sql(expression)
         for column, expression in zip(export.columns, select, strict=True)
     ]
     order = ", ".join(f"q.{key}" for key in _order_keys(export))

@@ -3,9 +3,11 @@ its capacity, check-in at the door, and the exports.
 
 Who sees what (permissions in `accounts/rules.py`):
 - the organiser's staff and administrators: everything, and they change the capacity, check
-  enterprises in and export with the mobiles in full;
-- the co-organisers' staff and the reviewers of the activity's region: the same lists and exports
-  read-only, with the mobiles masked (138****8000): the enterprises gave them to the organiser;
+  enterprises in and export;
+- the co-organisers' staff: the same lists and exports read-only, with the attendees and contacts
+  (`registrations.view_registrant_contacts`, as in the API: they run the door too);
+- the reviewers of the activity's region: the lists and exports read-only, without the people:
+  enterprises, statuses and counts, no attendees' names, mobiles, contacts or notes;
 - anyone else: 404, whether the activity exists or not.
 Administrators also export every registration of a campaign (optionally of one region).
 
@@ -152,16 +154,23 @@ def _attendance(activity: Activity, registrations: list[Registration]) -> dict:
     }
 
 
+def _people(registration: Registration, *, personal: bool) -> tuple[list, str]:
+    """The attendees (name, mobile) and the contact's mobile, for those given them; nothing for
+    the others, whose pages show the number of attendees instead."""
+    if not personal:
+        return [], ""
+    attendees = [(a.name, a.mobile) for a in registration.attendees.all()]
+    return attendees, registration.contact_mobile
+
+
 def _registrants_context(request, activity: Activity, *, capacity_form=None) -> dict:
     registrations = list(registrations_of_activity(activity))
     user = request.user
     personal = user.has_perm("registrations.view_registrant_contacts", activity)
-    mask = (lambda m: m) if personal else exports.mask_mobile
     for registration in registrations:
-        registration.shown_mobile = mask(registration.contact_mobile)
-        registration.shown_attendees = [
-            (a.name, mask(a.mobile)) for a in registration.attendees.all()
-        ]
+        registration.shown_attendees, registration.shown_mobile = _people(
+            registration, personal=personal
+        )
     by_status = {value: [] for value in RegistrationStatus.values}
     for registration in registrations:
         by_status[registration.status].append(registration)
@@ -246,12 +255,14 @@ def _capacity_message(activity: Activity, promoted: list[Registration]) -> str:
 # --- check-in --------------------------------------------------------------------------------
 
 
-def _arrival(registration: Registration, *, personal: bool) -> dict:
-    mask = (lambda m: m) if personal else exports.mask_mobile
+def _arrival(request, activity: Activity, registration: Registration) -> dict:
+    personal = request.user.has_perm("registrations.view_registrant_contacts", activity)
+    attendees, mobile = _people(registration, personal=personal)
     return {
         "registration": registration,
-        "attendees": [(a.name, mask(a.mobile)) for a in registration.attendees.all()],
-        "mobile": mask(registration.contact_mobile),
+        "attendees": attendees,
+        "mobile": mobile,
+        "personal_data": personal,
     }
 
 
@@ -300,7 +311,7 @@ def check_in(request, pk: int):
         .prefetch_related("attendees")
         .get(pk=registration.pk)
     )
-    result = _arrival(registration, personal=True)
+    result = _arrival(request, activity, registration)
     return _render_check_in(request, activity, CheckInForm(), result=result)
 
 
@@ -335,7 +346,7 @@ def check_in_scan(request, code: str):
             "code": normalised,
             "registration": registration,
             "activity": registration.activity,
-            "arrival": _arrival(registration, personal=True),
+            "arrival": _arrival(request, registration.activity, registration),
             "form": CheckInForm(initial={"code": normalised}),
         },
     )

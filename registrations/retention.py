@@ -4,7 +4,9 @@ purge after a campaign (see docs/privacy.md).
 What counts as personal data here: an account (email, name, telephone), the contact person of an
 enterprise (name, mobile, email), a registration's contact (name, mobile) and note, its attendees
 (names, mobiles), a fee complaint's reporter (name, how to reach them), an enterprise sign-up
-still waiting for email verification, and login records (django-axes) under the email address.
+still waiting for email verification, login records (django-axes) under the email address, and
+the API's idempotency records (a sign-up's response, with the attendees, kept for
+IDEMPOTENCY_KEY_HOURS).
 
 Deleting is anonymising: names become ``ERASED``, mobiles, emails and notes are blanked, while
 every row, count, status, date and check-in code stays, so that the statistics (registrations per
@@ -32,7 +34,7 @@ from accounts.rules import forget_roles
 from activities.models import Campaign
 from qualitymonth.audit import audit_log
 from qualitymonth.errors import DomainError, NotAllowed
-from qualitymonth.models import AuditLogEntry
+from qualitymonth.models import AuditLogEntry, IdempotencyKey
 
 from .models import Attendee, Enterprise, FeeComplaint, FeeComplaintStatus, Registration
 from .validators import normalise_mobile, normalise_uscc
@@ -106,6 +108,17 @@ def _complaints_of(subject: Subject):
     if subject.enterprise is not None:
         return FeeComplaint.objects.filter(reporter__in=_representatives(subject.enterprise))
     return FeeComplaint.objects.filter(reporter=subject.user)
+
+
+def _idempotency_records_of(subject: Subject):
+    """The API's stored responses to the person's requests; for an enterprise, to its approved
+    representatives' and any other about it (a former representative's sign-up)."""
+    if subject.user is not None:
+        return IdempotencyKey.objects.filter(user=subject.user)
+    return IdempotencyKey.objects.filter(
+        Q(user__in=_representatives(subject.enterprise))
+        | Q(response_body__enterprise__id=subject.enterprise.pk)
+    )
 
 
 def _enterprise_contacts_of(user: User):
@@ -275,6 +288,15 @@ def personal_data_export(subject: Subject, *, actor=None, reason: str = "") -> d
         own_actions = AuditLogEntry.objects.none()
     data["registrations"] = [_registration(r) for r in registrations]
     data["fee_complaints"] = [_complaint(c) for c in complaints]
+    data["api_idempotency_records"] = [
+        {
+            "request": k.request,
+            "created": _when(k.created_at),
+            "response_status": k.response_status,
+            "response": k.response_body,
+        }
+        for k in _idempotency_records_of(subject).order_by("created_at", "pk")
+    ]
     entries = AuditLogEntry.objects.filter(_objects_q(about)).select_related("content_type")
     data["audit_entries_about"] = [_audit_entry(e, with_details=True) for e in entries]
     # What they did, without the details (which may be about other people).
@@ -305,6 +327,7 @@ class Erasure:
     fee_complaints: int = 0
     sign_ups: int = 0
     login_records: int = 0
+    idempotency_records: int = 0
     campaigns: list[int] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -358,8 +381,9 @@ def personal_data_delete(subject: Subject, *, actor=None, reason: str) -> Erasur
     A person: their account (deactivated, email replaced, name and telephone removed, password
     unusable, API tokens, pending sign-up and login records deleted), the registrations they made
     (contact, note and attendees), the enterprises whose contact they are, the reporter details
-    of their fee complaints. An enterprise: its contact, all its registrations, and the same for
-    each of its approved representatives' accounts.
+    of their fee complaints, the API's idempotency records of their requests (deleted). An
+    enterprise: its contact, all its registrations, the idempotency records about it, and the
+    same for each of its approved representatives' accounts.
     Refuses without a reason (DomainError). Side effect: one audit entry per anonymised account
     or enterprise (``...personal_data_deleted``) with the reason and the counts, never the data.
     """
@@ -380,6 +404,7 @@ def personal_data_delete(subject: Subject, *, actor=None, reason: str) -> Erasur
         people = [subject.user]
         enterprises = _enterprise_contacts_of(subject.user)
     _erase_registrations(_registrations_of(subject), erasure)
+    erasure.idempotency_records += _idempotency_records_of(subject).delete()[0]
     erasure.enterprise_contacts += enterprises.exclude(**_ENTERPRISE_ERASED).update(
         **_ENTERPRISE_ERASED, updated_at=timezone.now()
     )

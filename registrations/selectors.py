@@ -13,6 +13,7 @@ from django.db.models import (
 )
 
 from accounts.rules import roles_of
+from activities.models import Activity
 from activities.selectors import region_scope_q
 
 from .enums import RegistrationStatus
@@ -40,7 +41,11 @@ def registration_visible_to(user) -> QuerySet[Registration]:
     if roles.enterprise_id is not None:
         visible |= Q(enterprise_id=roles.enterprise_id)
     if roles.department_id is not None:
-        visible |= Q(activity__organiser_id=roles.department_id)
+        # Organised or co-organised (the co-organisers' staff run the door too).
+        co_organised = Activity.co_organisers.through.objects.filter(
+            department_id=roles.department_id
+        ).values("activity_id")
+        visible |= Q(activity__organiser_id=roles.department_id) | Q(activity_id__in=co_organised)
     if roles.is_reviewer:
         visible |= region_scope_q(roles.reviewer_region, field="activity__region")
     return registrations.filter(visible)

@@ -305,6 +305,7 @@ OBJECT_PERMISSIONS = {
             "rep_e1": {"r1", "r3"},
             "staff_a": {"r1"},
             "staff_b": {"r2", "r3"},
+            "staff_co": {"r2", "r3"},  # co-organiser of b_sub
             "reviewer_gd": {"r1", "r4"},
             "reviewer_sz": {"r1", "r4"},
             "reviewer_js": {"r2", "r3"},
@@ -343,7 +344,7 @@ OBJECT_PERMISSIONS = {
         {
             "staff_a": {"a_pub", "a_draft"},
             "staff_b": {"b_sub"},
-            "staff_co": {"b_sub"},  # read-only, mobiles masked
+            "staff_co": {"b_sub"},  # read-only
             "reviewer_gd": {"a_pub", "a_draft", "n_returned"},
             "reviewer_sz": {"a_pub", "n_returned"},
             "reviewer_js": {"b_sub"},
@@ -352,11 +353,14 @@ OBJECT_PERMISSIONS = {
             "admin": ALL_ACTIVITIES,
         },
     ),
+    # Attendees, contacts and notes: those who run the activity (organiser and co-organisers),
+    # not the reviewers (the API adds the enterprise's own representatives).
     "registrations.view_registrant_contacts": (
         ALL_ACTIVITIES,
         {
             "staff_a": {"a_pub", "a_draft"},
             "staff_b": {"b_sub"},
+            "staff_co": {"b_sub"},
             "staff_b_reviewer_gd": {"b_sub"},  # as organiser staff, not as reviewer
             "admin": ALL_ACTIVITIES,
         },

@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 
 from qualitymonth.idempotency import idempotency_keys_purge
 from qualitymonth.models import IdempotencyKey
+from qualitymonth.tasks import purge_idempotency_keys
 from registrations.models import Registration
 from tests import factories
 
@@ -192,6 +193,28 @@ def test_the_hourly_task_deletes_expired_keys(person):
 
     assert idempotency_keys_purge() == 1
     assert list(IdempotencyKey.objects.values_list("key", flat=True)) == ["second-key"]
+
+
+def test_the_scheduled_task_deletes_the_stored_responses_after_their_hours(person, settings):
+    """The stored response names the attendees: gone once IDEMPOTENCY_KEY_HOURS have passed."""
+    settings.IDEMPOTENCY_KEY_HOURS = 24
+    activity = open_activity()
+    post(client_of(person), body(activity, name="李雷"))
+    post(client_of(person), body(activity), key="second-key")
+    IdempotencyKey.objects.filter(key=KEY).update(
+        created_at=timezone.now() - dt.timedelta(hours=24, minutes=1)
+    )
+    IdempotencyKey.objects.filter(key="second-key").update(
+        created_at=timezone.now() - dt.timedelta(hours=23, minutes=59)
+    )
+
+    assert purge_idempotency_keys.delay().get() == 1
+
+    assert list(IdempotencyKey.objects.values_list("key", flat=True)) == ["second-key"]
+    assert not IdempotencyKey.objects.filter(response_body__attendees__0__name="李雷").exists()
+    schedule = settings.CELERY_BEAT_SCHEDULE["idempotency-keys-purge"]
+    assert schedule["task"] == "qualitymonth.tasks.purge_idempotency_keys"
+    assert schedule["schedule"] <= 3600  # at least hourly: kept at most an hour past their time
 
 
 @pytest.mark.parametrize("key", ["", "x" * 256, "schlüssel", "tab\there"])

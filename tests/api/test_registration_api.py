@@ -319,3 +319,95 @@ def test_mine_needs_the_same_queries_for_1_and_3(world, firm, n, django_assert_n
         response = client.get(SIGN_UP, {"mine": "true"})
 
     assert len(response.json()["results"]) == 2 * n
+
+
+# --- the people on a registration: the same rule as the registrants pages --------------------
+
+PEOPLE = {
+    "attendees": [{"name": "张三", "mobile": "13800000001"}],
+    "contact_name": "陈经理",
+    "contact_mobile": "13711112222",
+    "note": "需要无障碍通道",
+}
+HIDDEN = dict.fromkeys(PEOPLE)
+
+
+def _viewer(world, firm, role):
+    if role == "lead_staff":
+        return staff_of(world.gz_amr)
+    if role == "co_organiser_staff":
+        return staff_of(world.zj_amr)
+    if role == "regional_reviewer":
+        return reviewer_for(world.guangdong)
+    if role == "national_reviewer":
+        return reviewer_for(None)
+    if role == "admin":
+        return factories.AdminFactory()
+    return representative_of(firm)
+
+
+@pytest.mark.parametrize(
+    ("role", "people"),
+    [
+        ("lead_staff", PEOPLE),
+        ("co_organiser_staff", PEOPLE),  # they run the door with the organiser
+        ("regional_reviewer", HIDDEN),  # the list, not the people
+        ("national_reviewer", HIDDEN),
+        ("admin", PEOPLE),
+        ("representative", PEOPLE),
+    ],
+)
+def test_attendees_and_contacts_are_shown_to_those_who_run_the_activity(world, firm, role, people):
+    activity = open_activity(world)
+    activity.co_organisers.add(world.zj_amr)
+    registration = factories.RegistrationFactory(
+        activity=activity,
+        enterprise=firm,
+        attendee_count=1,
+        contact_name="陈经理",
+        contact_mobile="13711112222",
+        note="需要无障碍通道",
+    )
+    registration.attendees.create(name="张三", mobile="13800000001")
+    client = client_as(_viewer(world, firm, role))
+
+    detail = client.get(f"{SIGN_UP}{registration.pk}/")
+    listed = client.get(SIGN_UP)
+
+    assert detail.status_code == 200
+    body = detail.json()
+    assert {key: body[key] for key in PEOPLE} == people
+    assert (body["enterprise"]["name"], body["attendee_count"]) == ("广州质量科技有限公司", 1)
+    assert [{key: row[key] for key in PEOPLE} for row in listed.json()["results"]] == [people]
+
+
+def test_co_organiser_staff_may_not_withdraw_a_registration(world, firm):
+    activity = open_activity(world)
+    activity.co_organisers.add(world.zj_amr)
+    registration = factories.RegistrationFactory(activity=activity, enterprise=firm)
+
+    response = withdraw(client_as(staff_of(world.zj_amr)), registration, reason="现场已满")
+
+    assert response.status_code == 403
+    assert Registration.objects.get(pk=registration.pk).status == registration.status
+
+
+@pytest.mark.parametrize("n", [1, 3])
+def test_co_organiser_staff_list_with_the_same_queries_for_1_and_3(
+    world, n, django_assert_num_queries
+):
+    for _ in range(n):
+        activity = open_activity(world)
+        activity.co_organisers.add(world.zj_amr)
+        factories.RegistrationFactory(activity=activity).attendees.create(
+            name="张三", mobile="13800000001"
+        )
+    client = APIClient()
+    client.force_authenticate(fresh(staff_of(world.zj_amr)))
+
+    # roles (3), count, rows with their waiting places, attendees, the co-organised activities
+    with django_assert_num_queries(7):
+        response = client.get(SIGN_UP)
+
+    rows = response.json()["results"]
+    assert [row["attendees"] for row in rows] == [[{"name": "张三", "mobile": "13800000001"}]] * n

@@ -1,4 +1,7 @@
-"""Health endpoints, as a load balancer meets them: /health/live and /health/ready."""
+"""Health endpoints, as a load balancer meets them: /health/live and /health/ready.
+
+The test client asks from 127.0.0.1, the node itself, which is told each check; others get the
+status only (the tests at the end)."""
 
 import pytest
 from django.db import OperationalError, connections
@@ -9,6 +12,8 @@ from qualitymonth import health, metrics
 pytestmark = pytest.mark.django_db
 
 BROKEN_REDIS = "redis://127.0.0.1:9/0"  # the discard port: nothing answers there
+OUTSIDE = "203.0.113.7"
+TOKEN = "s3cret-health-token"
 
 
 def test_the_urls_are_the_documented_ones():
@@ -72,7 +77,7 @@ def test_ready_is_503_when_the_cache_is_down(client, settings):
 
     assert response.status_code == 503
     body = response.json()
-    assert body["status"] == "error"
+    assert body["status"] == "unavailable"
     assert body["checks"]["cache:default"]["status"] == "error"
     assert body["checks"]["database:default"]["status"] == "ok"
     # The public answer names the kind of failure, not the host it could not reach.
@@ -183,3 +188,68 @@ def test_health_ignores_a_session_cookie(client, django_assert_num_queries):
 
     assert response.status_code == 200
     assert "Set-Cookie" not in str(response.serialize_headers())
+
+
+# --- who is told the details ------------------------------------------------------------------
+
+
+def break_the_cache(settings):
+    settings.CACHES = {
+        **settings.CACHES,
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": BROKEN_REDIS,
+        },
+    }
+
+
+def test_anyone_else_is_told_only_the_status(client, settings):
+    ready = client.get("/health/ready", REMOTE_ADDR=OUTSIDE)
+    break_the_cache(settings)
+    down = client.get("/health/ready", REMOTE_ADDR=OUTSIDE)
+
+    assert (ready.status_code, ready.json()) == (200, {"status": "ok"})
+    assert (down.status_code, down.json()) == (503, {"status": "unavailable"})
+    assert "no-store" in down["Cache-Control"]
+
+
+def test_the_node_itself_is_told_the_details_also_over_ipv6(client):
+    for address in ("127.0.0.1", "::1", "::ffff:127.0.0.1"):
+        response = client.get("/health/ready", REMOTE_ADDR=address)
+        assert "database:default" in response.json()["checks"], address
+
+
+def test_a_forged_real_ip_header_does_not_open_the_details(client):
+    response = client.get("/health/ready", REMOTE_ADDR=OUTSIDE, HTTP_X_REAL_IP="127.0.0.1")
+
+    assert response.json() == {"status": "ok"}
+
+
+def test_a_client_behind_the_local_nginx_is_not_the_node(client, settings):
+    """nginx on the same machine connects from 127.0.0.1 and says who asked in X-Real-IP."""
+    settings.TRUSTED_PROXIES = ["127.0.0.1"]
+
+    outside = client.get("/health/ready", HTTP_X_REAL_IP=OUTSIDE)
+    local = client.get("/health/ready", HTTP_X_REAL_IP="127.0.0.1")
+
+    assert outside.json() == {"status": "ok"}
+    assert "checks" in local.json()
+
+
+def test_the_token_opens_the_details_from_anywhere(client, settings):
+    settings.HEALTH_DETAILS_TOKEN = TOKEN
+
+    good = client.get("/health/ready", REMOTE_ADDR=OUTSIDE, HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
+    wrong = client.get("/health/ready", REMOTE_ADDR=OUTSIDE, HTTP_AUTHORIZATION="Bearer guess")
+    bare = client.get("/health/ready", REMOTE_ADDR=OUTSIDE, HTTP_AUTHORIZATION=TOKEN)
+
+    assert good.json()["checks"]["database:default"]["status"] == "ok"
+    assert wrong.json() == bare.json() == {"status": "ok"}
+
+
+def test_without_a_token_configured_no_bearer_opens_the_details(client, settings):
+    settings.HEALTH_DETAILS_TOKEN = ""
+
+    response = client.get("/health/ready", REMOTE_ADDR=OUTSIDE, HTTP_AUTHORIZATION="Bearer ")
+
+    assert response.json() == {"status": "ok"}

@@ -2,6 +2,7 @@
 docs/deploy.md says with the environment file from deploy/."""
 
 import configparser
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -99,3 +100,39 @@ def test_the_environment_example_names_only_documented_variables():
 
     assert "PORTAL_MODE" in names
     assert {name for name in names - boto if f"`{name}`" not in documented} == set()
+
+
+def test_one_service_user_and_database_role_throughout_the_deploy_docs():
+    """The units' user is the one the docs create, run commands and cron lines as, and name the
+    database role after: no second name (such as `portal`) for the same installation."""
+    users = {unit(p.name)["Service"]["User"] for p in UNITS.glob("*.service")}
+    groups = {unit(p.name)["Service"]["Group"] for p in UNITS.glob("*.service")}
+    assert users == groups == {"qualitymonth"}
+    texts = {
+        path.relative_to(BASE_DIR): path.read_text()
+        for path in [
+            BASE_DIR / "README.md",
+            *sorted((BASE_DIR / "docs").glob("*.md")),
+            *sorted(p for p in (BASE_DIR / "deploy").rglob("*") if p.is_file()),
+        ]
+    }
+    deploy = texts[Path("docs/deploy.md")]
+    assert "adduser --system --group --home /srv/qualitymonth qualitymonth" in deploy
+    named = {
+        # cron lines: minute hour day month weekday USER command
+        "cron user": r"^[0-9*/,-]+ +[0-9*/,-]+ +[0-9*/,-]+ +[0-9*/,-]+ +[0-9*/,-]+ +(\S+) ",
+        # PostgreSQL's own superuser creates the role and the database; everything else runs as
+        # the service user.
+        "sudo -u": r"sudo -u ([a-z_][a-z0-9_-]*)\b(?! (?:createuser|createdb))",
+        "database owner": r"createdb -O (\S+)",
+        "database role": r"createuser (?:--\S+ )*(\S+?)`",
+        "role in DATABASE_URL": r"DATABASE_URL=postgres://([^:@/]+):",
+    }
+    found = {}
+    for what, pattern in named.items():
+        for path, text in texts.items():
+            for name in re.findall(pattern, text, flags=re.MULTILINE):
+                found.setdefault(what, set()).add((str(path), name))
+    assert set(found) == set(named), found  # each kind is there at least once
+    others = {(what, path, name) for what, hits in found.items() for path, name in hits}
+    assert {hit for hit in others if hit[2] != "qualitymonth"} == set()

@@ -1,5 +1,7 @@
 """The append-only audit log: what an entry records, and that nothing can change or delete one."""
 
+import datetime as dt
+
 import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.core.management.color import no_style
@@ -8,12 +10,20 @@ from django.db.models import ProtectedError
 from django.http import HttpResponse
 from django.test import RequestFactory
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import User
 from qualitymonth.audit import audit_log, field_changes
 from qualitymonth.middleware import RequestAuditContextMiddleware, current_ip
 from qualitymonth.models import AuditLogEntry, AuditLogImmutable
-from tests.factories import ActivityFactory, AdminFactory, UserFactory
+from registrations.services import registration_sign_up
+from tests.factories import (
+    ActivityFactory,
+    AdminFactory,
+    EnterpriseFactory,
+    EnterpriseRepresentativeFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -135,9 +145,66 @@ def test_contact_details_are_kept_only_partly_because_the_log_is_never_purged():
     assert AuditLogEntry.objects.get(pk=logged.pk).changes == {
         "mobile": ["138****8000", "139****5678"],
         "email": ["", "w***@gzqt.com.cn"],
-        "attendees": [{"name": "李雷", "mobile": "137****1111"}],
+        "attendees": [{"name": "李**", "mobile": "137****1111"}],
         "contact_phone": "010****5678",
     }
+
+
+def test_peoples_names_are_kept_only_partly_but_not_actors_titles_or_organisations():
+    actor = UserFactory(full_name="王审核")
+    logged = audit_log(
+        UserFactory(),
+        "registrations.registration.confirmed",
+        actor=actor,
+        changes={
+            "attendees": ["张三丰", "Li Lei", ""],
+            "contact_name": ["陈经理", "王五"],
+            "details": {"name": "广州质量科技有限公司", "contact_name": "陈经理"},
+            "attendee": "赵六",
+            "attendee_name": "钱七",
+            "reporter_name": "孙八",
+            "title": "杭州质量开放日",
+            "name": "ERP 脚本",
+            "full_name": ["王芳", "王 芳"],
+        },
+    )
+    entry = AuditLogEntry.objects.get(pk=logged.pk)
+    assert entry.changes == {
+        "attendees": ["张**", "L**", ""],
+        "contact_name": ["陈**", "王**"],
+        "details": {"name": "广州质量科技有限公司", "contact_name": "陈**"},
+        "attendee": "赵**",
+        "attendee_name": "钱**",
+        "reporter_name": "孙**",
+        "title": "杭州质量开放日",
+        "name": "ERP 脚本",
+        "full_name": ["王芳", "王 芳"],
+    }
+    assert entry.actor == actor
+
+
+def test_a_sign_up_records_its_attendees_and_contact_only_partly():
+    now = timezone.now()
+    activity = ActivityFactory(
+        starts_at=now + dt.timedelta(days=10),
+        ends_at=now + dt.timedelta(days=10, hours=3),
+        signup_opens_at=now - dt.timedelta(days=1),
+        signup_closes_at=now + dt.timedelta(days=5),
+    )
+    enterprise = EnterpriseFactory()
+    registration = registration_sign_up(
+        activity,
+        actor=EnterpriseRepresentativeFactory(enterprise=enterprise).user,
+        enterprise=enterprise,
+        attendees=[{"name": "张三丰", "mobile": "13800138000"}],
+        contact_name="李经理",
+        contact_mobile="13912345678",
+        note="",
+    )
+
+    entry = AuditLogEntry.objects.get(object_id=str(registration.pk), action__endswith="confirmed")
+    assert entry.changes["attendees"] == ["张**"]
+    assert entry.changes["contact_name"] == "李**"
 
 
 def test_field_changes_lists_only_what_changed():

@@ -190,27 +190,60 @@ def test_csv_of_an_activity_without_registrations_is_the_header(activity, staff)
     assert rows == [HEADER]
 
 
-@pytest.mark.parametrize("role", ["co_organiser", "reviewer"])
-def test_read_only_roles_export_with_masked_mobiles(activity, registrations, role):
-    if role == "co_organiser":
-        co = DepartmentFactory()
-        activity.co_organisers.add(co)
-        user = DepartmentMembershipFactory(department=co).user
-    else:
-        user = ReviewerAssignmentFactory(region=activity.region).user
+def rows_in(response, file_format: str) -> list[list]:
+    data = body(response)
+    if file_format == "csv":
+        return rows_of(data)
+    sheet = load_workbook(io.BytesIO(data), read_only=True).active
+    return [[c if c is not None else "" for c in row] for row in sheet.values]
+
+
+def test_co_organisers_export_the_attendees_and_contacts_read_only(activity, registrations):
+    """They run the door with the organiser: the same people as on the registrants page."""
+    co = DepartmentFactory()
+    activity.co_organisers.add(co)
+    user = DepartmentMembershipFactory(department=co).user
 
     for file_format in ("csv", "xlsx"):
         response = browser(user).get(export_url(activity, file_format))
         assert response.status_code == 200
-        data = body(response)
-        if file_format == "csv":
-            row = rows_of(data)[1]
-        else:
-            sheet = load_workbook(io.BytesIO(data), read_only=True).active
-            row = [c if c is not None else "" for c in list(sheet.values)[1]]
-        assert row[6] == "139****5678"
-        assert row[8] == "张三 138****8000; 李四 137****7000"
-        assert b"13800138000" not in data
+        rows = rows_in(response, file_format)
+        assert rows[0] == HEADER
+        assert rows[1][5:10] == [
+            "李经理",
+            "13912345678",
+            "2" if file_format == "csv" else 2,
+            "张三 13800138000; 李四 13700137000",
+            "需要停车位, 谢谢",
+        ]
+    entry = AuditLogEntry.objects.filter(action="registrations.registrations.exported").last()
+    assert entry.changes["personal_data"] is True
+
+
+@pytest.mark.parametrize("region", ["province", "national"])
+def test_reviewers_export_the_list_without_the_people(activity, registrations, region):
+    user = ReviewerAssignmentFactory(region=activity.region if region == "province" else None).user
+    people = {"Contact person", "Contact mobile", "Attendees (name and mobile)"}
+    people.add("Note to the organiser")
+
+    for file_format in ("csv", "xlsx"):
+        response = browser(user).get(export_url(activity, file_format))
+        assert response.status_code == 200
+        rows = rows_in(response, file_format)
+        assert rows[0] == [h for h in HEADER if h not in people]
+        assert [str(v) for v in rows[1][:6]] == [
+            "Confirmed",
+            "",
+            "杭州恒信精密机械有限公司",
+            registrations[0].enterprise.uscc,
+            "Zhejiang",
+            "2",
+        ]
+        text = repr(rows)
+        for personal in ("张三", "李四", "李经理", "13912345678", "139****", "138****", "停车位"):
+            assert personal not in text, personal
+    entries = AuditLogEntry.objects.filter(action="registrations.registrations.exported")
+    assert [e.changes["personal_data"] for e in entries] == [False, False]
 
 
 @pytest.mark.parametrize("who", ["other_staff", "enterprise", "nobody"])

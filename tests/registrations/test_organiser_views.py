@@ -133,23 +133,40 @@ def test_organiser_staff_see_registrants_waiting_list_and_attendance(activity, s
     assert "Change the capacity" in text and "Check in at the door" in text
 
 
-@pytest.mark.parametrize("role", ["co_organiser", "reviewer", "national_reviewer"])
-def test_co_organisers_and_reviewers_read_with_masked_mobiles(activity, full, role):
-    if role == "co_organiser":
-        co = DepartmentFactory(region=activity.region)
-        activity.co_organisers.add(co)
-        user = DepartmentMembershipFactory(department=co).user
-    elif role == "reviewer":
-        user = ReviewerAssignmentFactory(region=activity.region).user
-    else:
-        user = ReviewerAssignmentFactory(region=None).user
+def test_co_organiser_staff_read_the_attendees_and_contacts_but_do_not_manage(activity, full):
+    """They run the door with the organiser: the same people as the API shows them."""
+    co = DepartmentFactory(region=activity.region)
+    activity.co_organisers.add(co)
+    user = DepartmentMembershipFactory(department=co).user
 
     response = browser(user).get(registrants_url(activity))
 
     assert response.status_code == 200
     text = page(response)
-    assert "宁波海天塑机有限公司" in text
-    assert "138****8000" in text and "13800138000" not in text
+    assert "张三" in text and "13800138000" in text  # an attendee
+    assert "李经理" in text and "13912345678" in text  # the contact
+    assert "需要无障碍通道" in text  # the note
+    assert "You see this list read-only." in text
+    assert "Change the capacity" not in text and "Check in at the door" not in text
+    assert browser(user).post(capacity_url(activity), {"capacity": 5}).status_code == 403
+    assert browser(user).get(check_in_url(activity)).status_code == 403
+
+
+@pytest.mark.parametrize("role", ["reviewer", "national_reviewer"])
+def test_reviewers_read_the_list_without_the_people(activity, full, role):
+    region = activity.region if role == "reviewer" else None
+    user = ReviewerAssignmentFactory(region=region).user
+
+    response = browser(user).get(registrants_url(activity))
+
+    assert response.status_code == 200
+    text = page(response)
+    assert "宁波海天塑机有限公司" in text and "温州正泰电器有限公司" in text
+    assert "1 person" in text  # how many attend, not who
+    mobiles = ("13800138000", "138****", "13700137000", "137****", "13912345678", "139****")
+    for personal in ("张三", "王五", "李经理", "需要无障碍通道", *mobiles):
+        assert personal not in text, personal
+    assert "without the attendees and contacts" in text
     assert "Change the capacity" not in text and "Check in at the door" not in text
     assert browser(user).post(capacity_url(activity), {"capacity": 5}).status_code == 403
     assert browser(user).get(check_in_url(activity)).status_code == 403

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from accounts import services as accounts_services
 from accounts.models import EnterpriseSignup, User
-from qualitymonth.models import AuditLogEntry
+from qualitymonth.models import AuditLogEntry, IdempotencyKey
 from registrations import complaints
 from registrations.enums import RegistrationStatus
 from registrations.models import Attendee, Enterprise, FeeComplaint, Registration
@@ -344,6 +344,56 @@ def test_an_export_after_deletion_shows_only_anonymised_values(world):
 
     assert {a["name"] for r in data["registrations"] for a in r["attendees"]} == {ERASED}
     assert data["enterprise"]["mobile"] == ""
+
+
+# --- the API's idempotency records -------------------------------------------------------------
+
+
+def idempotency_record(user, enterprise, attendee: str, key: str) -> IdempotencyKey:
+    """What an API sign-up with an Idempotency-Key leaves for 24 hours: its response."""
+    return IdempotencyKey.objects.create(
+        user=user,
+        key=key,
+        request="POST /api/v1/registrations/",
+        body_sha256="0" * 64,
+        response_status=201,
+        response_body={
+            "enterprise": {"id": enterprise.pk, "name": enterprise.name, "uscc": enterprise.uscc},
+            "attendees": [{"name": attendee, "mobile": "13812340000"}],
+        },
+    )
+
+
+def test_a_persons_idempotency_records_are_exported_and_deleted(world):
+    idempotency_record(world.alice, world.alpha, "阿参会一", "alice-1")
+    idempotency_record(world.bob, world.beta, "贝参会一", "bob-1")
+
+    data = personal_data_export(personal_data_subject("alice@alpha.example.cn"))
+    erasure = personal_data_delete(personal_data_subject("alice@alpha.example.cn"), reason="申请")
+
+    assert [r["response"]["attendees"][0]["name"] for r in data["api_idempotency_records"]] == [
+        "阿参会一"
+    ]
+    assert data["api_idempotency_records"][0]["request"] == "POST /api/v1/registrations/"
+    assert erasure.idempotency_records == 1
+    assert list(IdempotencyKey.objects.values_list("key", flat=True)) == ["bob-1"]
+
+
+def test_an_enterprises_idempotency_records_go_with_it_also_a_former_representatives(world):
+    idempotency_record(world.alice, world.alpha, "阿参会一", "alice-1")
+    former = factories.UserFactory(email="former@alpha.example.cn")  # no longer represents it
+    idempotency_record(former, world.alpha, "阿参会二", "former-1")
+    idempotency_record(former, world.beta, "贝参会一", "former-2")  # about another enterprise
+    idempotency_record(world.bob, world.beta, "贝参会一", "bob-1")
+
+    data = personal_data_export(personal_data_subject(world.alpha.uscc))
+    output = run("personal_data", "delete", world.alpha.uscc, "--reason", "企业申请", "--yes")
+
+    exported = data["api_idempotency_records"]
+    names = sorted(r["response"]["attendees"][0]["name"] for r in exported)
+    assert names == ["阿参会一", "阿参会二"]
+    assert "idempotency records: 2" in output
+    assert sorted(IdempotencyKey.objects.values_list("key", flat=True)) == ["bob-1", "former-2"]
 
 
 # --- the periodic purge --------------------------------------------------------------------------
