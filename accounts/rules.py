@@ -70,6 +70,51 @@ def roles_of(user) -> Roles:
     return found
 
 
+def roles_annotations(user: str = "user") -> dict:
+    """The lookups of `roles_of` as subqueries on a queryset whose rows have a `user` (a path to
+    it): one query finds a person and their roles (the API's token authentication). Give the
+    annotated values to `remember_roles`."""
+    from django.db.models import Exists, OuterRef, Subquery
+
+    from .models import DepartmentMembership, EnterpriseRepresentative, ReviewerAssignment
+
+    person = OuterRef(user)
+    return {
+        "roles_department_id": Subquery(
+            DepartmentMembership.objects.filter(user=person).values("department_id")[:1]
+        ),
+        "roles_is_reviewer": Exists(ReviewerAssignment.objects.filter(user=person)),
+        "roles_reviewer_region_id": Subquery(
+            ReviewerAssignment.objects.filter(user=person).values("region_id")[:1]
+        ),
+        "roles_enterprise_id": Subquery(
+            EnterpriseRepresentative.objects.filter(
+                user=person, status=RepresentationStatus.APPROVED
+            ).values("enterprise_id")[:1]
+        ),
+    }
+
+
+def remember_roles(user, row) -> Roles:
+    """Keep on `user` for this request the roles `roles_annotations` found on `row`."""
+    region = None
+    if row.roles_reviewer_region_id is not None:
+        region = Region.objects.get(pk=row.roles_reviewer_region_id)
+    found = (
+        Roles(
+            is_admin=user.is_superuser,
+            department_id=row.roles_department_id,
+            is_reviewer=row.roles_is_reviewer,
+            reviewer_region=region,
+            enterprise_id=row.roles_enterprise_id,
+        )
+        if user.is_active
+        else NO_ROLES
+    )
+    user._portal_roles = found
+    return found
+
+
 def forget_roles(user) -> None:
     """Drop the cached roles after granting or revoking one within the same request."""
     if hasattr(user, "_portal_roles"):

@@ -5,6 +5,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from activities.models import Department
+from qualitymonth.api_serializers import ModelSerializer
 from registrations.models import Enterprise
 
 from .models import PersonalToken, User
@@ -69,7 +70,7 @@ class RoleSerializer(serializers.Serializer):
     )
 
 
-class MeSerializer(serializers.ModelSerializer):
+class MeSerializer(ModelSerializer):
     roles = serializers.SerializerMethodField()
 
     class Meta:
@@ -82,7 +83,7 @@ class MeSerializer(serializers.ModelSerializer):
         return RoleSerializer(roles_in_words(user), many=True).data
 
 
-class PersonalTokenSerializer(serializers.ModelSerializer):
+class PersonalTokenSerializer(ModelSerializer):
     """A token as its owner sees it later: never the key, never its hash."""
 
     is_usable = serializers.BooleanField(
@@ -116,7 +117,6 @@ class PersonalTokenSerializer(serializers.ModelSerializer):
         if not value:
             raise serializers.ValidationError(_("Give the token a name."))
         return value
-
 
 
 class PersonalTokenCreatedSerializer(PersonalTokenSerializer):

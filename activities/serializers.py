@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from qualitymonth.api_serializers import ModelSerializer
 from qualitymonth.models import ReviewDecisionKind
 
 from .models import Activity, Campaign, ContentArea, Department, KeyArrangement, Region
@@ -34,6 +35,7 @@ def _display(source: str, help_text):
 
 # --- brief forms, nested in other objects ----------------------------------------------------
 
+
 class HeadingBriefSerializer(serializers.Serializer):
     """A content area or key arrangement as other objects show it."""
 
@@ -42,7 +44,7 @@ class HeadingBriefSerializer(serializers.Serializer):
     title = _localized(_("Title in the request's language."))
 
 
-class RegionBriefSerializer(serializers.ModelSerializer):
+class RegionBriefSerializer(ModelSerializer):
     name = _localized(_("Name in the request's language."))
 
     class Meta:
@@ -51,7 +53,7 @@ class RegionBriefSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class DepartmentBriefSerializer(serializers.ModelSerializer):
+class DepartmentBriefSerializer(ModelSerializer):
     name = _localized(_("Name in the request's language."))
     short_name = _localized(_("Short name in the request's language (the name when none is set)."))
 
@@ -63,7 +65,8 @@ class DepartmentBriefSerializer(serializers.ModelSerializer):
 
 # --- reference data ----------------------------------------------------------------------------
 
-class CampaignSerializer(serializers.ModelSerializer):
+
+class CampaignSerializer(ModelSerializer):
     name = _localized(_("Name in the request's language."))
     theme = _localized(_("Theme in the request's language."))
     status_display = _display("get_status_display", STATUS_IN_WORDS)
@@ -91,7 +94,7 @@ class CampaignSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class _HeadingSerializer(serializers.ModelSerializer):
+class _HeadingSerializer(ModelSerializer):
     campaign = serializers.IntegerField(
         source="campaign.year", read_only=True, help_text=_("The campaign's year.")
     )
@@ -123,7 +126,7 @@ class KeyArrangementSerializer(_HeadingSerializer):
         model = KeyArrangement
 
 
-class RegionSerializer(serializers.ModelSerializer):
+class RegionSerializer(ModelSerializer):
     name = _localized(_("Name in the request's language."))
     level_display = _display("get_level_display", _("Level in words, in the request's language."))
     parent = serializers.CharField(
@@ -139,7 +142,7 @@ class RegionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class DepartmentSerializer(serializers.ModelSerializer):
+class DepartmentSerializer(ModelSerializer):
     name = _localized(_("Name in the request's language."))
     short_name = _localized(_("Short name in the request's language (the name when none is set)."))
     level_display = _display("get_level_display", _("Level in words, in the request's language."))
@@ -194,7 +197,7 @@ class BlankOrEmailField(serializers.CharField):
     """An optional email address as it is read: an address, or an empty string."""
 
 
-class ActivitySerializer(serializers.ModelSerializer):
+class ActivitySerializer(ModelSerializer):
     campaign = serializers.IntegerField(
         source="campaign.year", read_only=True, help_text=_("The campaign's year.")
     )
@@ -280,6 +283,7 @@ class ReviewQueueItemSerializer(ActivitySerializer):
 
 # --- writing activities ------------------------------------------------------------------------
 
+
 class HeadingNumberField(serializers.IntegerField):
     """A content area or key arrangement by its number (the campaign says which one)."""
 
@@ -296,7 +300,7 @@ class HeadingNumbersField(serializers.ListField):
         return super().to_representation(data)
 
 
-class _ActivityWriteSerializer(serializers.ModelSerializer):
+class _ActivityWriteSerializer(ModelSerializer):
     """What an organiser fills in. The key arrangement and content areas are named by their
     number in the activity's campaign, the region by its code, departments by their id. The portal
     checks the rules (dates in order, the sign-up window, a venue or a link, ...) and answers
@@ -354,9 +358,7 @@ class _ActivityWriteSerializer(serializers.ModelSerializer):
             if unknown:
                 raise serializers.ValidationError(
                     {
-                        "content_areas": _(
-                            "The %(year)d campaign has no content area %(numbers)s."
-                        )
+                        "content_areas": _("The %(year)d campaign has no content area %(numbers)s.")
                         % {"year": campaign.year, "numbers": ", ".join(map(str, unknown))}
                     }
                 )
@@ -423,6 +425,7 @@ class ActivityUpdateSerializer(_ActivityWriteSerializer):
 
 # --- the review workflow ------------------------------------------------------------------------
 
+
 class ActivityActionSerializer(serializers.Serializer):
     """Submit or withdraw."""
 
@@ -476,6 +479,7 @@ class ActivityReasonSerializer(ActivityActionSerializer):
 
 
 # --- history ------------------------------------------------------------------------------------
+
 
 def _person(user, recorded: str = "") -> str:
     if user is None:

@@ -22,6 +22,7 @@ from activities.serializers import (
     RegionBriefSerializer,
     ReviewDecisionSerializer,
 )
+from qualitymonth.api_serializers import ModelSerializer
 
 from .enums import DepartmentFeedbackState
 from .models import FeedbackMedia, FeedbackReport, TypicalCase
@@ -88,7 +89,7 @@ class _MediaUrlField(serializers.Field):
         return request.build_absolute_uri(path)
 
 
-class FeedbackMediaSerializer(serializers.ModelSerializer):
+class FeedbackMediaSerializer(ModelSerializer):
     kind_display = _display("get_kind_display", _("Kind in words, in the request's language."))
     state_display = _display(
         "get_state_display", _("Processing state in words, in the request's language.")
@@ -189,7 +190,7 @@ class MediaCaptionSerializer(serializers.Serializer):
 # --- typical cases -------------------------------------------------------------------------------
 
 
-class ReportCaseSerializer(serializers.ModelSerializer):
+class ReportCaseSerializer(ModelSerializer):
     """A typical case as its report's readers see it."""
 
     key_arrangement = HeadingBriefSerializer(read_only=True)
@@ -230,7 +231,7 @@ class ReportCaseChangeSerializer(ReportCaseSerializer):
         read_only_fields = fields
 
 
-class PublishedCaseSerializer(serializers.ModelSerializer):
+class PublishedCaseSerializer(ModelSerializer):
     """A typical case on the public showcase."""
 
     campaign = serializers.IntegerField(
@@ -269,7 +270,7 @@ class _ReportVersionSerializer(serializers.Serializer):
     version = serializers.IntegerField(min_value=1, help_text=CASE_VERSION_HELP)
 
 
-class _CaseWriteSerializer(serializers.ModelSerializer):
+class _CaseWriteSerializer(ModelSerializer):
     """The key arrangement is named by its number in the report's campaign, the region by its
     code."""
 
@@ -325,7 +326,7 @@ class CaseDeleteSerializer(_ReportVersionSerializer):
 # --- reports -------------------------------------------------------------------------------------
 
 
-class ActivityBriefSerializer(serializers.ModelSerializer):
+class ActivityBriefSerializer(ModelSerializer):
     class Meta:
         model = Activity
         fields = ["id", "title"]
@@ -342,7 +343,7 @@ class ReportDepartmentSerializer(DepartmentBriefSerializer):
         read_only_fields = fields
 
 
-class FeedbackReportListSerializer(serializers.ModelSerializer):
+class FeedbackReportListSerializer(ModelSerializer):
     """A report in a list: its state and figures; its cases and files are counted."""
 
     campaign = serializers.IntegerField(
@@ -485,7 +486,7 @@ class ReportStartSerializer(_CampaignYearMixin, serializers.Serializer):
     )
 
 
-class ReportUpdateSerializer(serializers.ModelSerializer):
+class ReportUpdateSerializer(ModelSerializer):
     version = serializers.IntegerField(
         min_value=1,
         help_text=_(

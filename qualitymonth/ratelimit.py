@@ -1,10 +1,11 @@
 """Rate limits: fixed-window counters in the ``ratelimit`` cache, counted atomically.
 
 A window starts with the first request it counts and lasts its length (it is not extended by
-later ones). Each request counts FIRST (`cache.add` then `cache.incr`, both atomic in Redis and
-in the local-memory cache), and only then is the count compared with the limit, so a burst of
-parallel requests can never slip more than the limit through. With several web processes the
-counters must live in a shared cache (``RATELIMIT_CACHE_URL``, e.g. Redis).
+later ones). Each request counts FIRST (in Redis one script: INCR, and EXPIRE on the first;
+elsewhere `cache.add` then `cache.incr`, atomic in the local-memory cache), and only then is
+the count compared with the limit, so a burst of parallel requests can never slip more than the
+limit through. With several web processes the counters must live in a shared cache
+(``RATELIMIT_CACHE_URL``, e.g. Redis).
 
 Limits are settings holding a rate, ``"<count>/<window>"``: ``"30/h"``, ``"5/10m"``,
 ``"100/d"``, ``"10/30s"``; ``""`` or ``"off"`` for none.
@@ -81,16 +82,53 @@ class Outcome:
 
 
 def _retry_after(key: str, rate: Rate, now: float) -> int:
-    started = _counters().get(f"{key}:start")
+    from django.core.cache.backends.redis import RedisCache
+
+    counters = _counters()
+    if isinstance(counters, RedisCache):  # the counter expires with its window (`_redis_hit`)
+        made = counters.make_and_validate_key(key)
+        ttl = counters._cache.get_client(made).ttl(made)
+        return max(1, ttl) if ttl and ttl > 0 else rate.window
+    started = counters.get(f"{key}:start")
     if started is None:
         return rate.window
     return max(1, math.ceil(float(started) + rate.window - now))
+
+
+# Count, start the window and read how long it has left in one round trip (Redis).
+_REDIS_HIT = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return {count, redis.call('TTL', KEYS[1])}
+"""
+
+
+def _redis_hit(counters, full: str, rate: Rate) -> Outcome | None:
+    """`hit` in one round trip where the counters live in Redis (Django's RedisCache); None for
+    any other cache. The window's end is the counter's own expiry."""
+    from django.core.cache.backends.redis import RedisCache
+
+    if not isinstance(counters, RedisCache):
+        return None
+    key = counters.make_and_validate_key(full)
+    client = counters._cache.get_client(key, write=True)
+    script = _SCRIPTS.get(id(client.connection_pool))
+    if script is None:
+        script = _SCRIPTS[id(client.connection_pool)] = client.register_script(_REDIS_HIT)
+    count, ttl = script(keys=[key], args=[rate.window], client=client)
+    return Outcome(count <= rate.limit, count, rate, max(1, ttl if ttl > 0 else rate.window))
+
+
+_SCRIPTS: dict = {}
 
 
 def hit(key: str, rate: Rate) -> Outcome:
     """Count one request under `key` and say whether it is within `rate` (atomic)."""
     counters, now = _counters(), time.time()
     full = f"{PREFIX}:{key}"
+    counted = _redis_hit(counters, full, rate)
+    if counted is not None:
+        return counted
     for _attempt in range(3):
         if counters.add(full, 1, rate.window):
             counters.set(f"{full}:start", now, rate.window)

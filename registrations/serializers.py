@@ -9,6 +9,7 @@ from activities.enums import ActivityStatus
 from activities.models import Activity
 from activities.selectors import activity_visible_to
 from activities.serializers import RegionBriefSerializer
+from qualitymonth.api_serializers import ModelSerializer
 
 from .exports import mask_mobile
 from .models import Attendee, Enterprise, Registration
@@ -20,7 +21,7 @@ def _display(source: str):
     )
 
 
-class EnterpriseSerializer(serializers.ModelSerializer):
+class EnterpriseSerializer(ModelSerializer):
     region = RegionBriefSerializer(read_only=True)
     industry_display = _display("get_industry_display")
     size_display = _display("get_size_display")
@@ -63,7 +64,7 @@ def mask_email(email: str) -> str:
     return f"{local[:1]}***@{domain}" if at else ("***" if email else email)
 
 
-class EnterpriseBriefSerializer(serializers.ModelSerializer):
+class EnterpriseBriefSerializer(ModelSerializer):
     class Meta:
         model = Enterprise
         fields = ["id", "name", "uscc"]
@@ -84,7 +85,7 @@ class RegisteredActivitySerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=ActivityStatus.choices, read_only=True)
 
 
-class AttendeeSerializer(serializers.ModelSerializer):
+class AttendeeSerializer(ModelSerializer):
     class Meta:
         model = Attendee
         fields = ["name", "mobile"]
@@ -102,7 +103,7 @@ class AttendeeSerializer(serializers.ModelSerializer):
 PRIVATE_FIELDS = ("attendees", "contact_name", "contact_mobile", "note")
 
 
-class RegistrationSerializer(serializers.ModelSerializer):
+class RegistrationSerializer(ModelSerializer):
     activity = RegisteredActivitySerializer(read_only=True)
     enterprise = EnterpriseBriefSerializer(read_only=True)
     status_display = _display("get_status_display")

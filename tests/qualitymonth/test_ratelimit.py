@@ -144,7 +144,40 @@ def test_get_requests_are_not_counted():
     assert post(user).status_code == 201
 
 
-def test_a_released_request_does_not_use_up_the_limit():
+@pytest.fixture(params=["locmem", "redis"])
+def counters(request, settings):
+    """The counters in the local-memory cache (one process, the demo), and in Redis as in
+    production (one script per request)."""
+    if request.param == "redis":
+        import redis
+
+        url = "redis://127.0.0.1:6379/12"
+        try:
+            redis.Redis.from_url(url).ping()
+        except redis.ConnectionError:
+            pytest.skip("no Redis on 127.0.0.1:6379")
+        settings.CACHES = {
+            **settings.CACHES,
+            "ratelimit": {
+                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                "LOCATION": url,
+            },
+        }
+        caches["ratelimit"].clear()
+    yield request.param
+    caches["ratelimit"].clear()
+
+
+def test_the_wait_is_what_is_left_of_the_window(counters):
+    rate = Rate(1, 600)
+    assert ratelimit.hit("wait", rate).allowed
+    refused = ratelimit.hit("wait", rate)
+    assert not refused.allowed and refused.count == 2
+    assert 590 <= refused.retry_after <= 600
+    assert 590 <= ratelimit.peek("wait", rate).retry_after <= 600
+
+
+def test_a_released_request_does_not_use_up_the_limit(counters):
     rate = Rate(2, 3600)
     assert ratelimit.hit("k", rate).allowed
     ratelimit.release("k")
@@ -154,7 +187,7 @@ def test_a_released_request_does_not_use_up_the_limit():
     assert ratelimit.peek("k", rate).count == 3
 
 
-def test_the_window_ends_and_counting_starts_again():
+def test_the_window_ends_and_counting_starts_again(counters):
     rate = Rate(1, 1)
     assert ratelimit.hit("short", rate).allowed
     assert not ratelimit.hit("short", rate).allowed
@@ -162,7 +195,7 @@ def test_the_window_ends_and_counting_starts_again():
     assert ratelimit.hit("short", rate).allowed
 
 
-def test_parallel_requests_never_exceed_the_limit():
+def test_parallel_requests_never_exceed_the_limit(counters):
     """Count first, then compare: of 40 simultaneous requests exactly the limit get through."""
     rate = Rate(7, 3600)
     barrier = threading.Barrier(40)
