@@ -126,12 +126,35 @@ def audit_log(
     """Record `action` (a dotted code such as ``activities.activity.approved``) on `obj`.
 
     `changes` maps field names to ``[old, new]`` (or any JSON-able payload); the values of
-    secret-looking keys (password, token, api_key, ...) are masked and contact details (mobile,
-    phone, email) partly hidden, at any depth.
+    secret-looking keys (password, token, api_key, ...) are masked, and contact details (mobile,
+    phone, email) and people's names (contact_name, attendees, ...) partly hidden, at any depth.
     The client's IP address is taken from the current request when not given.
     """
+    entry = audit_entry(
+        obj,
+        action,
+        actor=actor,
+        changes=changes,
+        comment=comment,
+        ip_address=ip_address,
+    )
+    entry.save(force_insert=True)
+    return entry
+
+
+def audit_entry(
+    obj: models.Model | None,
+    action: str,
+    *,
+    actor=None,
+    changes: dict[str, Any] | None = None,
+    comment: str = "",
+    ip_address: str | None = None,
+) -> AuditLogEntry:
+    """The entry `audit_log` writes, not yet saved: for a service that writes it in the same
+    statement as the change it records (``registrations.services``' sign-up)."""
     is_person = actor is not None and getattr(actor, "is_authenticated", False)
-    return AuditLogEntry.objects.create(
+    return AuditLogEntry(
         actor=actor if is_person else None,
         actor_repr=(actor.email if is_person else "system")[:300],
         action=action,

@@ -20,6 +20,7 @@ from rest_framework.response import Response
 
 from accounts.rules import roles_of
 from activities.filters import IntegerFilter, RegionScopeFilter
+from activities.models import Activity
 from activities.serializers import ErrorSerializer
 from qualitymonth import idempotency
 from qualitymonth.errors import NotAllowed
@@ -238,7 +239,7 @@ class RegistrationViewSet(
         data = serializer.validated_data
         enterprise = Enterprise.objects.get(pk=enterprise_id)
         registration = services.registration_sign_up(
-            data["activity"],
+            Activity(pk=data["activity"]),
             actor=request.user,
             enterprise=enterprise,
             attendees=[dict(attendee) for attendee in data["attendees"]],

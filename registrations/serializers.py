@@ -6,8 +6,6 @@ from rest_framework import serializers
 
 from accounts.rules import roles_of
 from activities.enums import ActivityStatus
-from activities.models import Activity
-from activities.selectors import activity_visible_to
 from activities.serializers import RegionBriefSerializer
 from qualitymonth.api_serializers import ModelSerializer
 
@@ -184,20 +182,12 @@ class RegistrationSerializer(ModelSerializer):
         return data
 
 
-class SignUpActivityField(serializers.PrimaryKeyRelatedField):
-    """An activity the caller can see: any other id is "not found", whether it exists or not."""
-
-    def get_queryset(self):
-        request = self.context.get("request")
-        return activity_visible_to(getattr(request, "user", None))
-
-
 class RegistrationCreateSerializer(serializers.Serializer):
     """What an enterprise's representative sends to sign the enterprise up."""
 
-    activity = SignUpActivityField(
-        queryset=Activity.objects.none(), help_text=_("The id of the activity.")
-    )
+    # The id only: the sign-up reads the activity in its one statement, and refuses one the
+    # caller may not see as not found.
+    activity = serializers.IntegerField(min_value=1, help_text=_("The id of the activity."))
     attendees = AttendeeSerializer(
         many=True,
         help_text=_(

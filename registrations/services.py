@@ -13,7 +13,10 @@ order (the activity row, then registration rows), so that withdrawals, capacity 
 cancellations and sign-ups never deadlock.
 """
 
+import functools
+import logging
 import re
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -27,15 +30,17 @@ from django.utils.translation import ngettext
 from accounts.rules import roles_of
 from activities.enums import ACTIVITY_PUBLISHED_STATES
 from activities.models import Activity
-from qualitymonth.audit import audit_log
+from qualitymonth.audit import audit_entry, audit_log
 from qualitymonth.errors import DomainError, IllegalTransition, NotAllowed
-from qualitymonth.notifications import absolute_url, notify_on_commit
+from qualitymonth.notifications import absolute_url, notify
 
 from .enums import REGISTRATION_ACTIVE_STATES, RegistrationStatus
-from .models import Attendee, Enterprise, Registration, new_check_in_code
+from .models import Attendee, Enterprise, Registration
 from .validators import normalise_mobile, validate_cn_mobile
 
 AUDIT = "registrations.registration"
+
+logger = logging.getLogger(__name__)
 
 
 # --- helpers -------------------------------------------------------------------------------------
@@ -70,23 +75,61 @@ def _registration_link(registration: Registration) -> str:
 
 def _tell_representatives(registration: Registration, template: str, **context) -> None:
     """Email each representative of the registration's enterprise, in their language, once the
-    transaction commits. Who they are is looked up and the emails are rendered only then, so
-    that none of it lengthens the transaction (and the activity's row lock it may hold).
-    Context values that are callables are called at that moment (e.g. the waiting place)."""
+    transaction commits: by the Celery task `registrations.tasks.tell_representatives`, which
+    looks them up and renders the emails (in a worker in production, so that a burst of
+    sign-ups spends no web time on them; in-process without a broker). `context` must be plain
+    JSON (a reason, a flag); the person who acted goes as ``actor_id``; the waiting place is
+    counted by the task."""
+    from .tasks import tell_representatives
+
+    actor = context.pop("actor", None)
+    if actor is not None:
+        context["actor_id"] = actor.pk
+    registration_id = registration.pk
+
+    def queue() -> None:
+        try:
+            tell_representatives.delay(registration_id, template, context)
+        except Exception:
+            # The broker refused the message: the action stands, the email is lost (logged).
+            logger.exception("Could not queue %s for registration %s", template, registration_id)
+
+    transaction.on_commit(queue)
+
+
+def representatives_tell(registration_id: int, template: str, context: dict) -> int:
+    """What `_tell_representatives` queued, done: each representative of the registration's
+    enterprise gets the email `template` in their own language, with links to the registration
+    and the activity (and the waiting place for ``registration_waiting``). Returns how many."""
+    from accounts.models import User
+
+    registration = (
+        Registration.objects.select_related(
+            "activity__campaign", "activity__region", "activity__organiser", "enterprise"
+        )
+        .filter(pk=registration_id)
+        .first()
+    )
+    if registration is None:
+        return 0
     activity = registration.activity
-    context = {
+    resolved = {
         "registration": registration,
         "activity": activity,
         "enterprise": registration.enterprise,
         "url": _registration_link(registration),
         "activity_url": _link("public:activity_detail", activity.pk),
-        **context,
+        **{k: v for k, v in context.items() if k != "actor_id"},
     }
-
-    def recipients():
-        return _representatives(registration.enterprise_id)
-
-    notify_on_commit(recipients, template, context)
+    if context.get("actor_id"):
+        resolved["actor"] = User.objects.filter(pk=context["actor_id"]).first()
+    if template == "registration_waiting":
+        resolved["position"] = registration_waiting_position(registration)
+    sent = 0
+    for recipient in _representatives(registration.enterprise_id):
+        notify(recipient, template, resolved)
+        sent += 1
+    return sent
 
 
 def _take_seat(activity_id: int, *, now=None) -> bool:
@@ -116,53 +159,6 @@ def _take_seat(activity_id: int, *, now=None) -> bool:
             signup_closes_at__gt=now,
         )
     return rows.update(confirmed_count=F("confirmed_count") + 1) == 1
-
-
-def _take_seat_and_confirm(registration: Registration, *, now) -> int | None:
-    """Take one seat of the registration's activity, while it is published and open for sign-up
-    at `now`, and confirm the registration: ONE statement (the conditional update of
-    `_take_seat` and the registration's update in a data-modifying CTE), so that a sign-up
-    holds the activity's row lock for as short a time as possible. The activity's count of
-    confirmed enterprises after taking the seat, or None if none was taken."""
-    from django.conf import settings
-    from django.db import connection
-
-    if not settings.SIGNUP_CAPACITY_GUARD:
-        # TEST-ONLY negative control (see `_take_seat`).
-        if not _take_seat(registration.activity_id, now=now):
-            return None
-        Registration.objects.filter(pk=registration.pk).update(
-            status=RegistrationStatus.CONFIRMED, confirmed_at=now
-        )
-        return Activity.objects.values_list("confirmed_count", flat=True).get(
-            pk=registration.activity_id
-        )
-    quote = connection.ops.quote_name
-    activities, registrations = Activity._meta.db_table, Registration._meta.db_table
-    published = ", ".join(["%s"] * len(ACTIVITY_PUBLISHED_STATES))
-    sql = (
-        f"WITH seat AS (UPDATE {quote(activities)} "  # noqa: S608 - table names, no input  # nosec B608
-        "SET confirmed_count = confirmed_count + 1 "
-        "WHERE id = %s AND (capacity IS NULL OR confirmed_count < capacity) "
-        f"AND status IN ({published}) AND signup_enabled "
-        "AND signup_opens_at <= %s AND signup_closes_at > %s RETURNING confirmed_count) "
-        f"UPDATE {quote(registrations)} SET status = %s, confirmed_at = %s "
-        "WHERE id = %s AND EXISTS (SELECT 1 FROM seat) "
-        "RETURNING (SELECT confirmed_count FROM seat)"
-    )
-    params = [
-        registration.activity_id,
-        *[str(state) for state in ACTIVITY_PUBLISHED_STATES],
-        now,
-        now,
-        RegistrationStatus.CONFIRMED.value,
-        now,
-        registration.pk,
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    return None if row is None else row[0]
 
 
 def _free_seat(activity_id: int) -> None:
@@ -223,7 +219,7 @@ def _clean_mobile(value, *, field: str) -> str:
     return mobile
 
 
-def _clean_attendees(attendees, limit: int) -> list[_Person]:
+def _clean_attendees(attendees, limit: int | None) -> list[_Person]:
     people = []
     for index, attendee in enumerate(attendees or []):
         name = str(attendee.get("name") or "").strip()
@@ -246,7 +242,7 @@ def _clean_attendees(attendees, limit: int) -> list[_Person]:
             code="attendees_required",
             field="attendees",
         )
-    if len(people) > limit:
+    if limit is not None and len(people) > limit:
         raise DomainError(
             ngettext(
                 "Each enterprise may send at most %(limit)d person to this activity.",
@@ -291,20 +287,25 @@ def registration_sign_up(
     note: str = "",
 ) -> Registration:
     """Sign `enterprise` up for `activity`: confirmed while a seat is free, else on the waiting
-    list.
+    list. Only `activity.pk` is read from `activity` (its count of confirmed enterprises is set
+    afterwards): the caller need not load it.
 
     Steps: refuse anyone but a verified representative of the enterprise (NotAllowed); check the
-    attendees (1 to the activity's limit, each with a name and a mainland mobile), the contact and
-    the note; refuse an activity not published, not open for sign-up or outside its window
-    (DomainError). In one transaction: insert the registration, waiting (the database refuses a
-    second active one of the enterprise: "already registered"), and its attendees; take a seat
-    and confirm it in one statement (`_take_seat_and_confirm`), or else lock the activity, check
-    it again and stay on the waiting list; write the audit log (``confirmed`` or ``waiting``).
-    The activity's row lock is held only from the seat to the commit. After the commit, email
-    the representatives the confirmation with the check-in code, or their place in the queue.
-    The registration comes back with its activity (campaign, region), enterprise and attendees
-    loaded, and, when waiting, its ``waiting_position`` once the emails have counted it.
+    attendees (each with a name and a mainland mobile), the contact and the note. Then, in one
+    statement on PostgreSQL (`_sign_up_in_one_statement`; elsewhere in one transaction,
+    `_sign_up_under_row_lock`): lock the activity's row, only if it is published, open for
+    sign-up now and takes that many attendees; insert the registration, confirmed with a seat
+    if one is free, else waiting; its attendees; the audit log (``confirmed`` or ``waiting``).
+    The database refuses a second active registration of the enterprise ("already
+    registered"). When nothing was written, the activity is read to say why: not found (also
+    for one the actor may not see), not published, not open, too many attendees. After the
+    commit, the representatives are emailed the confirmation with the check-in code, or their
+    place in the queue (`_tell_representatives`). The registration comes back with its activity
+    (campaign, region), enterprise and attendees loaded.
     """
+    from django.conf import settings
+    from django.db import connection
+
     roles = roles_of(actor)
     if roles.enterprise_id is None or roles.enterprise_id != enterprise.pk:
         raise NotAllowed(_("Only a representative of the enterprise may sign it up."))
@@ -330,115 +331,323 @@ def registration_sign_up(
             code="note_too_long",
             field="note",
         )
+    people = _clean_attendees(attendees, limit=None)  # the activity's limit: below
 
-    now = timezone.now()
-    # Read and checked before the transaction: the seat is taken by a statement that checks the
-    # window and the state again, and the waiting list is joined only after checking again
-    # under the activity's row lock.
-    current = Activity.objects.select_related("campaign", "region").get(pk=activity.pk)
-    _refuse_closed(current, now)
-    people = _clean_attendees(attendees, current.attendees_per_enterprise)
-    registration = Registration(
-        activity=current,
-        enterprise=enterprise,
-        status=RegistrationStatus.WAITING,
-        attendee_count=len(people),
-        contact_name=contact_name,
-        contact_mobile=contact_mobile,
-        note=note,
-        registered_by=actor,
-    )
+    one_statement = connection.vendor == "postgresql" and settings.SIGNUP_ONE_STATEMENT
+    sign_up = _sign_up_in_one_statement if one_statement else _sign_up_under_row_lock
     for _attempt in range(5):
-        inserted = False
+        now = timezone.now()
+        registration = Registration(
+            activity_id=activity.pk,
+            enterprise=enterprise,
+            status=RegistrationStatus.WAITING,
+            attendee_count=len(people),
+            contact_name=contact_name,
+            contact_mobile=contact_mobile,
+            note=note,
+            registered_by=actor,
+        )
         try:
-            with transaction.atomic():
-                # First, so that a refusal by the partial unique constraint (PostgreSQL waits
-                # for a concurrent sign-up of the enterprise to commit before deciding) rolls
-                # back nothing else and needs no savepoint.
-                registration.save(force_insert=True)
-                inserted = True
-                _sign_up_in_transaction(registration, current, people, actor=actor, now=now)
-            break
-        except IntegrityError:
-            if inserted:
-                raise
+            done = sign_up(registration, people, actor=actor, now=now)
+        except IntegrityError as error:
+            constraint = getattr(getattr(error.__cause__, "diag", None), "constraint_name", "")
+            if "check_in_code" in (constraint or ""):
+                continue  # a check-in code that happened to be taken: draw another
             if Registration.objects.filter(
-                activity_id=current.pk,
+                activity_id=activity.pk,
                 enterprise_id=enterprise.pk,
                 status__in=REGISTRATION_ACTIVE_STATES,
             ).exists():
                 raise _already_registered() from None
-            # A check-in code that happened to be taken: draw another.
-            registration.pk = None
-            registration.check_in_code = new_check_in_code()
-            registration.status = RegistrationStatus.WAITING
-            registration.confirmed_at = None
+            raise
+        if done:
+            break
+        _refuse_why_not(activity.pk, actor, people, attendees, now)
+        # Nothing refuses it now: the activity changed in between (reopened, seats added).
     else:
         raise DomainError(_("Please try again."), code="retry")
     activity.confirmed_count = registration.activity.confirmed_count
+    if registration.status == RegistrationStatus.CONFIRMED:
+        _tell_representatives(registration, "registration_confirmed")
+    else:
+        _tell_representatives(registration, "registration_waiting")
     return registration
 
 
-def _sign_up_in_transaction(registration, current, people, *, actor, now) -> None:
-    """The rest of the sign-up, after its registration is inserted (waiting): the attendees,
-    then the seat (the activity's row lock is held from here to the commit, so nothing slow
-    follows), the audit log, the emails (rendered after the commit)."""
-    saved = Attendee.objects.bulk_create(
-        [Attendee(registration=registration, name=p.name, mobile=p.mobile) for p in people]
+def _refuse_why_not(activity_id, actor, people, attendees, now) -> None:
+    """After a sign-up that wrote nothing: the refusal that explains it, if one applies now."""
+    from activities.enums import ACTIVITY_PUBLIC_STATES
+
+    current = Activity.objects.filter(pk=activity_id).first()
+    hidden = current is not None and current.status not in ACTIVITY_PUBLIC_STATES
+    if current is None or (hidden and not actor.has_perm("activities.view_activity", current)):
+        # Whether an activity the person may not see exists is not theirs to know.
+        raise DomainError(
+            _("There is no such activity."), code="activity_not_found", field="activity"
+        )
+    _refuse_closed(current, now)
+    if len(people) > current.attendees_per_enterprise:
+        _clean_attendees(attendees, current.attendees_per_enterprise)  # raises: too many
+
+
+def _audit_entries(registration: Registration, people, *, actor) -> dict:
+    """The audit entries of the two outcomes (confirmed, waiting), for the one statement; the
+    registration's id and description are filled in by it."""
+    from django.contrib.contenttypes.models import ContentType
+
+    changes = {"attendees": [p.name for p in people], "contact_name": registration.contact_name}
+    entries = {}
+    for status in (RegistrationStatus.CONFIRMED, RegistrationStatus.WAITING):
+        entry = audit_entry(
+            None, f"{AUDIT}.{status}", actor=actor, changes={"status": [None, status], **changes}
+        )
+        entry.content_type = ContentType.objects.get_for_model(Registration)
+        entries[status] = entry
+    return entries
+
+
+def _describe_with(enterprise: Enterprise) -> tuple[str, str]:
+    """What `str(registration)` puts before and after the activity's title: the audit log's
+    description of a registration whose title the statement reads."""
+    marker = "\x00"
+    text = str(Registration(enterprise=enterprise, activity=Activity(title=marker)))
+    before, _marker, after = text.partition(marker)
+    return before, after
+
+
+@dataclass(frozen=True)
+class _Statement:
+    """The sign-up's one statement, built once per process from the models' metadata."""
+
+    sql: str
+    slots: tuple  # what each run of placeholders takes: a parameter's name, "reg" or "log"
+    activity_fields: tuple
+    region_fields: tuple
+    campaign_fields: tuple
+    reg_fields: tuple
+    log_fields: tuple
+
+
+@functools.cache
+def _sign_up_statement(guarded: bool) -> _Statement:
+    from django.db import connection
+
+    from qualitymonth.models import AuditLogEntry
+
+    quote = connection.ops.quote_name
+    activity_meta, registration_meta = Activity._meta, Registration._meta
+    attendee_meta, log_meta = Attendee._meta, AuditLogEntry._meta
+    region_model = activity_meta.get_field("region").related_model
+    campaign_model = activity_meta.get_field("campaign").related_model
+    activity_fields = tuple(f for f in activity_meta.concrete_fields if f.attname != "description")
+    region_fields = tuple(region_model._meta.concrete_fields)
+    campaign_fields = tuple(campaign_model._meta.get_field(name) for name in ("id", "year"))
+    reg_fields = tuple(
+        f
+        for f in registration_meta.concrete_fields
+        if not f.primary_key and f.attname not in ("status", "confirmed_at")
     )
-    # As if prefetched: whoever shows the new registration needs no query for its attendees.
+    log_fields = tuple(
+        f
+        for f in log_meta.concrete_fields
+        if not f.primary_key and f.attname not in ("action", "changes", "object_id", "object_repr")
+    )
+    a_cols = ", ".join(f"a.{quote(f.column)}" for f in activity_fields)
+    sql = f"""
+WITH act AS (
+    SELECT {a_cols}, (a.capacity IS NULL OR a.confirmed_count < a.capacity) AS free
+    FROM {quote(activity_meta.db_table)} a
+    WHERE a.id = %(activity)s AND a.status = ANY(%(published)s) AND a.signup_enabled
+      AND a.signup_opens_at <= %(now)s AND a.signup_closes_at > %(now)s
+      AND a.attendees_per_enterprise >= %(count)s
+    {"FOR NO KEY UPDATE" if guarded else ""}
+), seat AS (
+    UPDATE {quote(activity_meta.db_table)} t
+    SET confirmed_count = {"t.confirmed_count" if guarded else "act.confirmed_count"} + 1
+    FROM act WHERE t.id = act.id AND act.free
+    RETURNING t.confirmed_count
+), reg AS (
+    INSERT INTO {quote(registration_meta.db_table)}
+        ({", ".join(quote(f.column) for f in reg_fields)}, status, confirmed_at)
+    SELECT %(reg)s,
+        CASE WHEN act.free THEN %(confirmed)s ELSE %(waiting)s END,
+        CASE WHEN act.free THEN %(now)s::timestamptz END
+    FROM act
+    RETURNING id, status, confirmed_at, created_at, updated_at
+), att AS (
+    INSERT INTO {quote(attendee_meta.db_table)} (registration_id, name, mobile)
+    SELECT reg.id, p.name, p.mobile
+    FROM reg, unnest(%(names)s::text[], %(mobiles)s::text[]) WITH ORDINALITY AS p(name, mobile, n)
+    ORDER BY p.n
+    RETURNING id
+), log AS (
+    INSERT INTO {quote(log_meta.db_table)}
+        ({", ".join(quote(f.column) for f in log_fields)}, action, changes, object_id, object_repr)
+    SELECT %(log)s,
+        CASE WHEN act.free THEN %(action_confirmed)s ELSE %(action_waiting)s END,
+        CASE WHEN act.free THEN %(changes_confirmed)s::jsonb ELSE %(changes_waiting)s::jsonb END,
+        reg.id::text, left(%(before)s || act.title || %(after)s, 300)
+    FROM reg, act
+    RETURNING id
+)
+SELECT reg.id, reg.status, reg.confirmed_at, reg.created_at, reg.updated_at,
+    coalesce((SELECT confirmed_count FROM seat), a.confirmed_count),
+    (SELECT array_agg(id ORDER BY id) FROM att), (SELECT count(*) FROM log),
+    {a_cols}, {", ".join(f"r.{quote(f.column)}" for f in region_fields)},
+    {", ".join(f"c.{quote(f.column)}" for f in campaign_fields)}
+FROM reg, act a
+JOIN {quote(region_model._meta.db_table)} r ON r.id = a.region_id
+JOIN {quote(campaign_model._meta.db_table)} c ON c.id = a.campaign_id
+"""  # noqa: S608 - names from the models' metadata; every value is a parameter  # nosec B608
+    slots, pieces = [], []
+    for piece in re.split(r"(%\(\w+\)s)", sql):
+        if not piece.startswith("%("):
+            pieces.append(piece)
+            continue
+        name = piece[2:-2]
+        slots.append(name)
+        width = {"reg": len(reg_fields), "log": len(log_fields)}.get(name, 1)
+        pieces.append(", ".join(["%s"] * width))
+    return _Statement(
+        "".join(pieces),
+        tuple(slots),
+        activity_fields,
+        region_fields,
+        campaign_fields,
+        reg_fields,
+        log_fields,
+    )
+
+
+def _sign_up_in_one_statement(registration, people, *, actor, now) -> bool:
+    """The sign-up's writes as ONE PostgreSQL statement (data-modifying CTEs), so that a burst of
+    sign-ups holds each activity's row lock only for the time of one statement and needs one
+    round trip to the database. False if the activity was not open for it (nothing written).
+
+    ``act`` locks the activity's row (FOR NO KEY UPDATE, only while it is published, open at
+    `now` and takes this many attendees). Under READ COMMITTED a locking read that waited for
+    another writer re-checks the row's newest version, so whether a seat is free (``free``) is
+    decided on the newest count, while we hold the lock: never oversold, and a seat freed by a
+    withdrawal that committed meanwhile is taken. ``seat`` takes it; ``reg`` inserts the
+    registration confirmed or waiting; ``att`` the attendees; ``log`` the audit entry of the
+    outcome. A refusal by a constraint (a second active registration of the enterprise, a
+    check-in code taken) undoes the whole statement."""
+    from django.conf import settings
+    from django.db import connection
+
+    statement = _sign_up_statement(settings.SIGNUP_CAPACITY_GUARD)
+    entries = _audit_entries(registration, people, actor=actor)
+    confirmed, waiting = entries[RegistrationStatus.CONFIRMED], entries[RegistrationStatus.WAITING]
+    changes = type(confirmed)._meta.get_field("changes")
+    before, after = _describe_with(registration.enterprise)
+
+    def prepared(obj, fields):
+        return [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
+
+    values = {
+        "activity": registration.activity_id,
+        "published": [str(state) for state in ACTIVITY_PUBLISHED_STATES],
+        "now": now,
+        "count": len(people),
+        "reg": prepared(registration, statement.reg_fields),
+        "confirmed": RegistrationStatus.CONFIRMED.value,
+        "waiting": RegistrationStatus.WAITING.value,
+        "names": [p.name for p in people],
+        "mobiles": [p.mobile for p in people],
+        "log": prepared(confirmed, statement.log_fields),
+        "action_confirmed": confirmed.action,
+        "action_waiting": waiting.action,
+        "changes_confirmed": changes.get_db_prep_save(confirmed.changes, connection),
+        "changes_waiting": changes.get_db_prep_save(waiting.changes, connection),
+        "before": before,
+        "after": after,
+    }
+    params = []
+    for slot in statement.slots:
+        if slot in ("reg", "log"):
+            params.extend(values[slot])
+        else:
+            params.append(values[slot])
+    # Autocommit when alone (the statement is its own transaction); a savepoint inside a
+    # caller's transaction, so that a refusal by a constraint leaves that transaction usable.
+    savepoint = transaction.atomic() if connection.in_atomic_block else nullcontext()
+    with savepoint, connection.cursor() as cursor:
+        cursor.execute(statement.sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    pk, status, confirmed_at, created_at, updated_at, seats, attendee_ids, _logged = row[:8]
+    db, rest = connection.alias, row[8:]
+    built = []
+    for fields in (statement.activity_fields, statement.region_fields, statement.campaign_fields):
+        model = fields[0].model
+        built.append(model.from_db(db, [f.attname for f in fields], rest[: len(fields)]))
+        rest = rest[len(fields) :]
+    activity, region, campaign = built
+    activity.region, activity.campaign, activity.confirmed_count = region, campaign, seats
+    registration.pk, registration.status, registration.confirmed_at = pk, status, confirmed_at
+    registration.created_at, registration.updated_at = created_at, updated_at
+    registration.activity = activity
+    _keep_attendees(
+        registration,
+        [
+            Attendee(id=i, registration=registration, name=p.name, mobile=p.mobile)
+            for i, p in zip(attendee_ids, people, strict=True)
+        ],
+    )
+    return True
+
+
+def _keep_attendees(registration: Registration, saved: list[Attendee]) -> None:
+    """As if prefetched: whoever shows the new registration needs no query for its attendees."""
     attendees = Attendee.objects.filter(registration=registration).order_by("id")
     attendees._result_cache, attendees._prefetch_done = saved, True
     registration._prefetched_objects_cache = {"attendees": attendees}
-    seats_taken = _take_seat_and_confirm(registration, now=now)
-    if seats_taken is None:
-        # Full, or the activity changed since it was read: look again under the row lock (a
-        # cancellation or withdrawal waits for us, and a seat freed meanwhile is taken now).
-        current = _keep_related(_lock_activity(current), current, "campaign", "region")
-        _refuse_closed(current, now)
-        if current.capacity is None or current.confirmed_count < current.capacity:
-            seats_taken = _take_seat_and_confirm(registration, now=now)
-    taken = seats_taken is not None
-    if taken:
-        current.confirmed_count = seats_taken
-        registration.status = RegistrationStatus.CONFIRMED
-        registration.confirmed_at = now
-    registration.activity = current
-    audit_log(
-        registration,
-        f"{AUDIT}.{registration.status}",
-        actor=actor,
-        changes={
-            "status": [None, registration.status],
-            "attendees": [p.name for p in people],
-            "contact_name": registration.contact_name,
-        },
-    )
-    if taken:
-        _tell_representatives(registration, "registration_confirmed")
-    else:
-        _tell_representatives(
-            registration,
-            "registration_waiting",
-            position=lambda: _note_waiting_position(registration),
+
+
+def _sign_up_under_row_lock(registration, people, *, actor, now) -> bool:
+    """The same writes as `_sign_up_in_one_statement`, in one transaction under the activity's
+    row lock (databases without data-modifying CTEs: the SQLite demo). False if the activity was
+    not open for it (nothing written)."""
+    from django.conf import settings
+
+    with transaction.atomic():
+        rows = Activity.objects.select_related("campaign", "region").filter(
+            pk=registration.activity_id,
+            status__in=ACTIVITY_PUBLISHED_STATES,
+            signup_enabled=True,
+            signup_opens_at__lte=now,
+            signup_closes_at__gt=now,
+            attendees_per_enterprise__gte=len(people),
         )
-
-
-def _note_waiting_position(registration: Registration) -> int | None:
-    """`registration_waiting_position`, also kept on the registration (as `with_waiting_position`
-    would annotate it) for whoever shows it next."""
-    registration.waiting_position = registration_waiting_position(registration)
-    return registration.waiting_position
-
-
-def _keep_related(fresh: Activity, known: Activity, *names: str) -> Activity:
-    """`fresh` with the related objects already loaded on `known` (the same rows)."""
-    for name in names:
-        field = Activity._meta.get_field(name)
-        same = getattr(fresh, field.attname) == getattr(known, field.attname)
-        if same and field.is_cached(known):
-            field.set_cached_value(fresh, field.get_cached_value(known))
-    return fresh
+        if settings.SIGNUP_CAPACITY_GUARD:
+            rows = rows.select_for_update(no_key=True, of=("self",))
+        current = rows.first()
+        if current is None:
+            return False
+        if current.capacity is None or current.confirmed_count < current.capacity:
+            registration.status, registration.confirmed_at = RegistrationStatus.CONFIRMED, now
+            Activity.objects.filter(pk=current.pk).update(
+                confirmed_count=(
+                    F("confirmed_count")
+                    if settings.SIGNUP_CAPACITY_GUARD
+                    else current.confirmed_count
+                )
+                + 1
+            )
+            current.confirmed_count += 1
+        registration.activity = current
+        registration.save(force_insert=True)
+        _keep_attendees(
+            registration,
+            Attendee.objects.bulk_create(
+                [Attendee(registration=registration, name=p.name, mobile=p.mobile) for p in people]
+            ),
+        )
+        entry = _audit_entries(registration, people, actor=actor)[registration.status]
+        entry.object_id, entry.object_repr = str(registration.pk), str(registration)[:300]
+        entry.save(force_insert=True)
+    return True
 
 
 # --- withdrawal and the waiting list -------------------------------------------------------------

@@ -173,6 +173,16 @@ def test_a_sign_up_killed_before_its_commit_leaves_nothing(worker, seat, mail_di
     assert registration_trail(seat["activity"]) == (1, 1, 1)
 
 
+def test_a_sign_up_killed_after_its_one_statement_is_whole(worker, seat, mail_dir):
+    """On PostgreSQL the sign-up is one statement, which commits whole or not at all: killed
+    right after it, the registration, its seat and its audit entry are there; only the email,
+    queued after the commit, is lost (the registration page shows the check-in code)."""
+    worker("sign_up", seat, at="sign_up.after_the_statement")
+
+    assert registration_trail(seat["activity"]) == (1, 1, 1)
+    assert not mail_dir.exists() or not list(mail_dir.iterdir())
+
+
 # --- import -------------------------------------------------------------------------------------
 
 ROWS = 6

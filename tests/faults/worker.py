@@ -54,13 +54,20 @@ def stop_after(module, name: str, point: str, *, calls: int = 1, when=None, note
 
 
 def sign_up() -> None:
+    from django.conf import settings
+
     from accounts.models import User
     from activities.models import Activity
     from registrations import services
     from registrations.models import Enterprise
 
-    # Everything written (registration, seat, attendees, audit entry), the commit not yet made.
-    stop_after(services, "audit_log", "sign_up.before_commit")
+    # Through the transaction other databases use: the seat, the registration and its attendees
+    # written, the audit entry made, nothing committed.
+    if AT == "sign_up.before_commit":
+        settings.SIGNUP_ONE_STATEMENT = False
+    stop_after(services, "_audit_entries", "sign_up.before_commit")
+    # PostgreSQL's one statement has committed; the emails are not queued yet.
+    stop_after(services, "_sign_up_in_one_statement", "sign_up.after_the_statement")
     services.registration_sign_up(
         Activity.objects.get(pk=ARGS["activity"]),
         actor=User.objects.get(pk=ARGS["user"]),

@@ -186,10 +186,10 @@ def test_without_a_capacity_every_enterprise_is_confirmed():
 @pytest.mark.parametrize(
     ("change", "code"),
     [
-        ({"status": ActivityStatus.SUBMITTED}, "activity_not_published"),
-        ({"status": ActivityStatus.DRAFT}, "activity_not_published"),
+        ({"status": ActivityStatus.SUBMITTED}, "activity_not_found"),  # hidden from them
+        ({"status": ActivityStatus.DRAFT}, "activity_not_found"),  # hidden from them
         ({"status": ActivityStatus.CANCELLED}, "activity_not_published"),
-        ({"status": ActivityStatus.REJECTED}, "activity_not_published"),
+        ({"status": ActivityStatus.REJECTED}, "activity_not_found"),  # hidden from them
         ({"signup_enabled": False}, "signup_disabled"),
         ({"signup_opens_at": timezone.now() + dt.timedelta(hours=1)}, "signup_not_open_yet"),
         ({"signup_closes_at": timezone.now() - dt.timedelta(minutes=1)}, "signup_closed"),

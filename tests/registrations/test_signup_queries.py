@@ -1,13 +1,15 @@
-"""The sign-up's database work (issue 6, bench/signup_burst.py): few queries, and the activity's
-row lock held only for the seat, the audit entry and the commit; the emails after the commit."""
+"""The sign-up's database work (issue 6, bench/signup_burst.py): one statement holding the
+activity's row lock, few queries over the API, the emails queued after the commit."""
 
 import pytest
+from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
+from accounts.rules import roles_of
 from accounts.services import token_create
-from registrations.enums import RegistrationStatus
+from registrations.models import Enterprise, Registration
 
 from .test_signup import open_activity, representative, sign_up
 
@@ -18,50 +20,77 @@ def _statements(queries) -> list[str]:
     return [q["sql"].split(None, 1)[0].upper() for q in queries]
 
 
-def _locked_section(queries) -> list[str]:
-    """The statements from the one taking the seat (or locking the activity) to the commit."""
-    sql = [q["sql"] for q in queries if "django_content_type" not in q["sql"]]  # cached
-    start = next(i for i, s in enumerate(sql) if 'UPDATE "activities_activity"' in s)
-    end = next(
-        i for i in range(start, len(sql)) if sql[i].startswith("COMMIT") or "RELEASE" in sql[i]
-    )
-    return sql[start : end + 1]
+def _writes(queries) -> list[str]:
+    """The statements that write (or lock), without the savepoint around them."""
+    return [
+        q["sql"]
+        for q in queries
+        if "SAVEPOINT" not in q["sql"] and not q["sql"].lstrip().upper().startswith("SELECT")
+    ]
 
 
-def test_a_confirmed_sign_up_holds_the_seat_lock_for_the_audit_entry_only(
-    django_capture_on_commit_callbacks,
+@pytest.mark.parametrize("seats", [1, 0])
+def test_a_sign_up_writes_everything_in_one_statement(
+    seats, django_capture_on_commit_callbacks, mailoutbox
 ):
     activity = open_activity(capacity=1)
+    if not seats:
+        sign_up(activity, representative())
     user = representative()
+    enterprise = Enterprise.objects.get(pk=roles_of(user).enterprise_id)  # roles: per request
+    ContentType.objects.get_for_model(Registration)  # cached per process
     with (
         CaptureQueriesContext(connection) as queries,
         django_capture_on_commit_callbacks(execute=False) as callbacks,
     ):
-        registration = sign_up(activity, user)
-    assert registration.status == RegistrationStatus.CONFIRMED
-    locked = _locked_section(queries.captured_queries)
-    assert len(locked) == 3, locked  # the seat with the confirmation, the audit entry, the end
-    assert "qualitymonth_auditlogentry" in locked[1]
-    # The emails: their recipients looked up and rendered after the commit.
-    assert any("notify_on_commit" in c.__qualname__ for c in callbacks)
-    assert activity.confirmed_count == 1
+        registration = sign_up(activity, user, enterprise)
+    assert registration.status == ("confirmed" if seats else "waiting")
+    writes = _writes(queries.captured_queries)
+    # The lock, the seat, the registration, its attendees and the audit entry: one statement,
+    # so the activity's row lock is held for one round trip only.
+    assert len(writes) == 1, writes
+    for part in ("FOR NO KEY UPDATE", "activities_activity", "registrations_registration"):
+        assert part in writes[0]
+    assert "registrations_attendee" in writes[0] and "qualitymonth_auditlogentry" in writes[0]
+    # Inside the test's transaction the statement has a savepoint; alone it commits itself.
+    assert _statements(queries.captured_queries) == ["SAVEPOINT", "WITH", "RELEASE"]
+    # The emails: queued once the statement has committed, looked up and rendered by the task.
+    assert len(callbacks) == 1 and not mailoutbox
+    with django_capture_on_commit_callbacks(execute=True):
+        callbacks[0]()
+    assert len(mailoutbox) == 1
+    assert registration.activity.confirmed_count == 1
 
 
-def test_a_waiting_sign_up_locks_the_activity_then_writes_only_the_audit_entry(
-    django_capture_on_commit_callbacks,
-):
-    activity = open_activity(capacity=1)
-    sign_up(activity, representative())
-    with (
-        CaptureQueriesContext(connection) as queries,
-        django_capture_on_commit_callbacks(execute=True),
-    ):
-        registration = sign_up(activity, representative())
-    assert registration.status == RegistrationStatus.WAITING
-    locked = _locked_section(queries.captured_queries)
-    assert [s.split(None, 1)[0] for s in locked[1:]] == ["SELECT", "INSERT", "RELEASE"], locked
-    assert "FOR NO KEY UPDATE" in locked[1]
-    assert registration.waiting_position == 1
+def test_the_sign_up_in_one_statement_and_in_a_transaction_write_the_same(settings):
+    """PostgreSQL signs up in one statement, other databases (the SQLite demo) in a
+    transaction: the same rows either way."""
+    from qualitymonth.models import AuditLogEntry
+
+    def outcome(one_statement: bool) -> list:
+        settings.SIGNUP_ONE_STATEMENT = one_statement
+        activity = open_activity(capacity=1)
+        rows = []
+        for _n in range(2):
+            registration = sign_up(activity, representative())
+            saved = Registration.objects.get(pk=registration.pk)
+            entry = AuditLogEntry.objects.get(object_id=str(saved.pk))
+            rows.append(
+                (
+                    saved.status,
+                    saved.confirmed_at is not None,
+                    [(a.name, a.mobile) for a in saved.attendees.all()],
+                    entry.action,
+                    entry.changes,
+                    entry.object_repr == str(saved),
+                    entry.actor_id == saved.registered_by_id,
+                    registration.activity.confirmed_count,
+                )
+            )
+        activity.refresh_from_db()
+        return [rows, activity.confirmed_count]
+
+    assert outcome(True) == outcome(False)
 
 
 @pytest.mark.parametrize("seats", [1, 0])
