@@ -9,9 +9,12 @@ verified representative holding a personal API token.
 Gunicorn runs in development mode with DEBUG off (production mode would insist on HTTPS and a
 host name, and refuses the test-only switches the benchmarks need). Its settings otherwise as in
 production: gthread workers as qualitymonth/gunicorn_conf.py chooses them, persistent database
-connections, Redis for the cache and rate-limit counters when one answers on 127.0.0.1:6379,
-email rendered but not sent (dummy backend). The client address is 127.0.0.1 for every client,
-so the per-address sign-up limit is switched off (behind nginx each client has its own).
+connections, Redis for the cache and rate-limit counters when one answers on 127.0.0.1:6379, and
+Redis as Celery's broker (database 14): the web processes queue the emails, which a Celery worker
+would render and send; the benchmark runs none and counts what was queued (without Redis, emails
+are rendered in the request, and not sent: dummy backend). The client address is 127.0.0.1 for
+every client, so the per-address sign-up limit is switched off (behind nginx each client has its
+own).
 """
 
 import datetime as dt
@@ -45,6 +48,26 @@ def redis_url() -> str | None:
     return None
 
 
+BROKER_DB = 14
+
+
+def broker_url() -> str:
+    return f"redis://127.0.0.1:6379/{BROKER_DB}"
+
+
+def queued_tasks() -> int:
+    """Tasks waiting in the benchmark's broker (Celery's default queue), or 0 without Redis."""
+    import redis
+
+    return redis.Redis.from_url(broker_url()).llen("celery") if redis_url() else 0
+
+
+def purge_queue() -> None:
+    import redis
+
+    redis.Redis.from_url(broker_url()).flushdb()
+
+
 def setup_django() -> dict:
     """Point this process at the benchmark's own database and create it; returns its settings."""
     url = os.environ.get("DATABASE_URL", "")
@@ -57,6 +80,10 @@ def setup_django() -> dict:
     if cache:
         os.environ["CACHE_URL"] = cache
         os.environ["RATELIMIT_CACHE_URL"] = cache
+        # Background work goes to a broker, as in production: the web process only queues the
+        # emails (a Celery worker sends them); `queued_tasks` counts what waits there.
+        os.environ["CELERY_BROKER_URL"] = broker_url()
+        purge_queue()
     import django
 
     django.setup()
