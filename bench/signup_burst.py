@@ -16,6 +16,8 @@ Printed, all measured in this run:
     (/bench/insert/, mounted by the test-only BENCH_VIEWS) on the same server, before and after
     the sign-up burst; target: the sign-up's requests per second at least 0.5x the bare view's
     (their mean);
+  - for context, the same clients POSTing to a DRF view that only authenticates their token
+    (/bench/token-only/): the floor under any API endpoint here;
   - a negative control: a second gunicorn with the test-only SIGNUP_CAPACITY_GUARD=false, the
     same 256 clients on a fresh 100-seat activity. Target: it oversells (more than 100
     confirmed), which shows that the harness can see a race.
@@ -104,12 +106,20 @@ def run(args, info) -> int:
         print(f"{args.clients} clients, one request each, all at once:\n")
         bare_before = bare_burst(server.port, args.clients)
         signup = sign_up_burst(server.port, world.activity_id, world.people)
+        token_only = harness.burst(
+            server.port,
+            [
+                ("POST", "/bench/token-only/", b"{}", {"Authorization": f"Token {key}"})
+                for _u, _e, key in world.people
+            ],
+        )
         bare_after = bare_burst(server.port, args.clients)
     finally:
         server.stop()
     describe("bare view, one INSERT (before)", bare_before)
     describe("sign-up, 100 seats", signup)
     describe("bare view, one INSERT (after)", bare_after)
+    describe("DRF view, token only (context)", token_only)
     found = counts(world.activity_id)
     queued = harness.queued_tasks()
     harness.purge_queue()
@@ -145,6 +155,11 @@ def run(args, info) -> int:
         )
     print(f"Throughput: sign-up {signup.rps:.1f} req/s, bare view {bare_rps:.1f} req/s (mean)")
     print(f"Ratio sign-up / bare view: {ratio:.2f}x (target at least {TARGET_RATIO}x)")
+    print(
+        f"For context: a DRF view that only authenticates the token answers "
+        f"{token_only.rps:.1f} req/s, {token_only.rps / bare_rps:.2f}x the bare view; the "
+        f"sign-up does {signup.rps / token_only.rps:.2f}x of that"
+    )
 
     return harness.verdict(
         {

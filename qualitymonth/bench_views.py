@@ -5,6 +5,9 @@
 `insert_one` is "a bare Django view doing one INSERT": no authentication, no form, no service,
 no template; one row into ``bench_insert``, a table the benchmark creates in its own database.
 
+`token_only` is, for context, the floor under any API endpoint: a DRF view with the API's
+authentication (a personal token) that does nothing else and answers 201.
+
 `template_page` is "a bare Django template view" (bench/public_pages.py): no database, no
 service, a template of the portal's layout rendered with `?bytes=` worth of plain rows, so that
 its answer is the size of the page it is compared with.
@@ -69,8 +72,23 @@ def template_page(request):
     return HttpResponse(_PAGE.render({"rows": rows}, request))
 
 
+def _token_only_view():
+    from rest_framework import permissions
+    from rest_framework.response import Response
+    from rest_framework.views import APIView
+
+    class TokenOnly(APIView):
+        permission_classes = [permissions.IsAuthenticated]
+
+        def post(self, request):
+            return Response({"user": request.user.pk}, status=201)
+
+    return TokenOnly.as_view()
+
+
 app_name = "bench"
 urlpatterns = [
     path("insert/", insert_one, name="insert"),
     path("page/", template_page, name="page"),
+    path("token-only/", _token_only_view(), name="token_only"),
 ]
