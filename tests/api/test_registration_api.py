@@ -121,10 +121,16 @@ def test_only_verified_representatives_sign_up(world, firm, who):
 def test_an_activity_the_caller_cannot_see_is_not_found(world, firm):
     draft = world.draft(world.gz_amr)
 
-    response = sign_up(client_as(representative_of(firm)), draft)
+    client = client_as(representative_of(firm))
+    response = sign_up(client, draft)
 
     assert response.status_code == 400
-    assert "activity" in response.json()
+    assert response.json()["code"] == "activity_not_found"
+    # The same answer as for an id that does not exist: nothing tells a draft is there.
+    missing = sign_up(client, type(draft)(pk=draft.pk + 10_000))
+    assert missing.status_code == 400
+    assert missing.json() == response.json()
+    assert not Registration.objects.exists()
 
 
 @pytest.mark.parametrize(
