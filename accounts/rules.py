@@ -270,7 +270,7 @@ rules.add_perm(
 )
 rules.add_perm("registrations.change_enterprise", is_platform_admin | represents_enterprise)
 # An enterprise's contact mobile and email: its representatives and administrators. Reviewers of
-# its region see the enterprise, with the contact masked (as on the registrants pages).
+# its region see the enterprise, with the contact masked (138****8000, w***@example.cn).
 rules.add_perm("registrations.view_enterprise_contacts", is_platform_admin | represents_enterprise)
 rules.add_perm("registrations.manage_representatives", is_platform_admin | represents_enterprise)
 rules.add_perm(

@@ -96,8 +96,9 @@ class AttendeeSerializer(ModelSerializer):
         }
 
 
-# Shown only to those the enterprise gave them to: its representatives, the organiser's staff
-# and administrators (`registrations.view_registrant_contacts`); null for everyone else.
+# Shown only to those the enterprise gave them to: its representatives, the staff of the
+# organiser and the co-organisers, and administrators (`registrations.view_registrant_contacts`,
+# as on the registrants pages); null for everyone else, reviewers included.
 PRIVATE_FIELDS = ("attendees", "contact_name", "contact_mobile", "note")
 
 
