@@ -433,6 +433,11 @@ def test_a_video_goes_up_through_a_real_nginx_running_the_sites_upload_location(
     media = FeedbackMedia.objects.get(pk=json.loads(data)["media"]["id"])
     assert media.sha256 == hashlib.sha256(content).hexdigest()
     assert stored_bytes(media) == content
-    # Every chunk came as a file of nginx's, which nginx deleted after the answer.
+    # Every chunk came as a file of nginx's, which nginx deletes once it has finished the request:
+    # just after the client has the answer, so give it a moment.
     body_dir = Path(settings.FEEDBACK_UPLOAD_NGINX_BODY_DIR)
-    assert body_dir.is_dir() and not any(body_dir.iterdir())
+    assert body_dir.is_dir()
+    deadline = time.monotonic() + 5
+    while any(body_dir.iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(body_dir.iterdir())
