@@ -7,18 +7,10 @@ and whether someone else acted first is decided by the services (activities/serv
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from qualitymonth.review_forms import WorkflowReviewForm
+from qualitymonth.review_forms import WorkflowReviewForm, waiting_field
 
 from .models import Campaign, Department, KeyArrangement, Region
 from .services import ACTIVITY_WORKFLOW
-
-WAITING_CHOICES = [
-    ("", _("Any time")),
-    ("3", _("More than 3 days")),
-    ("7", _("More than 7 days")),
-    ("14", _("More than 14 days")),
-    ("30", _("More than 30 days")),
-]
 
 
 class KeyArrangementChoiceField(forms.ModelChoiceField):
@@ -63,13 +55,7 @@ class ReviewQueueFilterForm(forms.Form):
         required=False,
         empty_label=_("All regions"),
     )
-    waiting = forms.TypedChoiceField(
-        label=_("Waiting"),
-        choices=WAITING_CHOICES,
-        coerce=int,
-        empty_value=None,
-        required=False,
-    )
+    waiting = waiting_field()
 
     def __init__(self, *args, queue, campaign: Campaign | None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -118,8 +104,7 @@ class ReviewAction:
 
 
 class ActivityReviewForm(WorkflowReviewForm):
-    """One review: the action comes from the button pressed; `version` is the version the reviewer
-    saw, so that a second reviewer (or an edit in between) is caught instead of overwritten."""
+    """One review: the action comes from the button pressed."""
 
     action = forms.ChoiceField(
         choices=[
@@ -139,7 +124,6 @@ class ActivityReviewForm(WorkflowReviewForm):
             "fields below) and to reject, as the reason. The organiser's staff read it."
         ),
     )
-    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
 
     workflow = ACTIVITY_WORKFLOW
     actions_without_field_comments = (ReviewAction.APPROVE, ReviewAction.REJECT)

@@ -11,18 +11,10 @@ from django.utils.translation import gettext_lazy as _
 from accounts.rules import roles_of
 from activities.enums import RegionLevel
 from activities.models import Campaign, Region
-from qualitymonth.review_forms import WorkflowReviewForm
+from qualitymonth.review_forms import WorkflowReviewForm, waiting_field
 
 from .enums import DepartmentFeedbackState
 from .services import FEEDBACK_WORKFLOW
-
-WAITING_CHOICES = [
-    ("", _("Any time")),
-    ("3", _("More than 3 days")),
-    ("7", _("More than 7 days")),
-    ("14", _("More than 14 days")),
-    ("30", _("More than 30 days")),
-]
 
 
 class CampaignChoiceField(forms.ModelChoiceField):
@@ -45,9 +37,24 @@ def _provinces_for(user):
     return provinces.order_by("code")
 
 
-class _RegionFilterMixin:
+class _RegionFilterForm(forms.Form):
     """Province, then city: the city list holds the chosen province's cities (without JavaScript
     the form is sent once to fill it)."""
+
+    province = RegionChoiceField(
+        label=_("Province"),
+        queryset=Region.objects.none(),
+        to_field_name="code",
+        required=False,
+        empty_label=_("All provinces"),
+    )
+    city = RegionChoiceField(
+        label=_("City"),
+        queryset=Region.objects.none(),
+        to_field_name="code",
+        required=False,
+        empty_label=_("All cities"),
+    )
 
     def _setup_regions(self, user):
         self.user = user
@@ -71,7 +78,7 @@ class _RegionFilterMixin:
         return province
 
 
-class ReportQueueFilterForm(_RegionFilterMixin, forms.Form):
+class ReportQueueFilterForm(_RegionFilterForm):
     """The queue's filters (a GET form)."""
 
     campaign = CampaignChoiceField(
@@ -81,27 +88,9 @@ class ReportQueueFilterForm(_RegionFilterMixin, forms.Form):
         required=False,
         empty_label=_("All campaigns"),
     )
-    province = RegionChoiceField(
-        label=_("Province"),
-        queryset=Region.objects.none(),
-        to_field_name="code",
-        required=False,
-        empty_label=_("All provinces"),
-    )
-    city = RegionChoiceField(
-        label=_("City"),
-        queryset=Region.objects.none(),
-        to_field_name="code",
-        required=False,
-        empty_label=_("All cities"),
-    )
-    waiting = forms.TypedChoiceField(
-        label=_("Waiting"),
-        choices=WAITING_CHOICES,
-        coerce=int,
-        empty_value=None,
-        required=False,
-    )
+    waiting = waiting_field()
+
+    field_order = ["campaign", "province", "city", "waiting"]
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -124,7 +113,7 @@ class ReportQueueFilterForm(_RegionFilterMixin, forms.Form):
         return any(value for value in self.filters().values())
 
 
-class OverviewFilterForm(_RegionFilterMixin, forms.Form):
+class OverviewFilterForm(_RegionFilterForm):
     """The overview's filters (a GET form); the campaign defaults to the current one."""
 
     campaign = CampaignChoiceField(
@@ -134,26 +123,14 @@ class OverviewFilterForm(_RegionFilterMixin, forms.Form):
         required=False,
         empty_label=None,
     )
-    province = RegionChoiceField(
-        label=_("Province"),
-        queryset=Region.objects.none(),
-        to_field_name="code",
-        required=False,
-        empty_label=_("All provinces"),
-    )
-    city = RegionChoiceField(
-        label=_("City"),
-        queryset=Region.objects.none(),
-        to_field_name="code",
-        required=False,
-        empty_label=_("All cities"),
-    )
     state = forms.ChoiceField(
         label=_("State of the report"),
         choices=[("", _("Any state")), *DepartmentFeedbackState.choices],
         required=False,
     )
     overdue = forms.BooleanField(label=_("Only overdue"), required=False)
+
+    field_order = ["campaign", "province", "city", "state", "overdue"]
 
     def __init__(self, *args, user, campaign: Campaign | None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -188,8 +165,7 @@ class ReviewAction:
 
 
 class ReportReviewForm(WorkflowReviewForm):
-    """One review of a report: the action comes from the button pressed; `version` is the version
-    the reviewer saw, so that a second reviewer (or an edit in between) is caught."""
+    """One review of a report: the action comes from the button pressed."""
 
     action = forms.ChoiceField(
         choices=[
@@ -199,13 +175,6 @@ class ReportReviewForm(WorkflowReviewForm):
         ],
         error_messages={"required": _("Choose to accept or return the report.")},
     )
-    comment = forms.CharField(
-        label=_("Comment"),
-        required=False,
-        max_length=5000,
-        widget=forms.Textarea(attrs={"rows": 5}),
-    )
-    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
 
     workflow = FEEDBACK_WORKFLOW
     actions_without_field_comments = (ReviewAction.ACCEPT, ReviewAction.REOPEN)

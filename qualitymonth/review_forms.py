@@ -1,17 +1,49 @@
-"""The reviewer's form of the shared review mechanism (qualitymonth/review.py): an action, an
-overall comment, a comment per reviewed field, and the version the reviewer saw."""
+"""The reviewer's forms of the shared review mechanism (qualitymonth/review.py): the review of one
+object (an action, an overall comment, a comment per reviewed field, and the version the
+reviewer saw), and the queues' "waiting longer than" filter."""
 
 from django import forms
 from django.utils.text import capfirst
+from django.utils.translation import gettext_lazy as _
 
 FIELD_COMMENT_PREFIX = "comment_on_"
 
+WAITING_CHOICES = [
+    ("", _("Any time")),
+    ("3", _("More than 3 days")),
+    ("7", _("More than 7 days")),
+    ("14", _("More than 14 days")),
+    ("30", _("More than 30 days")),
+]
+
+
+def waiting_field() -> forms.TypedChoiceField:
+    """A review queue's filter: only what has waited more than so many days (None: any)."""
+    return forms.TypedChoiceField(
+        label=_("Waiting"),
+        choices=WAITING_CHOICES,
+        coerce=int,
+        empty_value=None,
+        required=False,
+    )
+
 
 class WorkflowReviewForm(forms.Form):
-    """Subclasses declare `action`, `comment` and `version`, and set `workflow` (a Workflow),
-    `actions_without_field_comments` (the actions that cannot carry comments on fields) and
-    `field_comments_need_return` (the message when such an action has them)."""
+    """Subclasses declare `action` (and may declare `comment` again, e.g. with help), and set
+    `workflow` (a Workflow), `actions_without_field_comments` (the actions that cannot carry
+    comments on fields) and `field_comments_need_return` (the message when such an action has
+    them). `version` is the version the reviewer saw, so that a second reviewer (or an edit in
+    between) is caught instead of overwritten."""
 
+    comment = forms.CharField(
+        label=_("Comment"),
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 5}),
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+    field_order = ["action", "comment", "version"]
     workflow = None
     actions_without_field_comments: tuple[str, ...] = ()
     field_comments_need_return = ""
