@@ -40,34 +40,45 @@ class Roles:
 NO_ROLES = Roles()
 
 
+def _role_rows(person):
+    """Where a person's roles are recorded: their department membership, reviewer assignment
+    and approved enterprise representation (`person` a User or an OuterRef to one)."""
+    from .models import DepartmentMembership, EnterpriseRepresentative, ReviewerAssignment
+
+    return (
+        DepartmentMembership.objects.filter(user=person),
+        ReviewerAssignment.objects.filter(user=person),
+        EnterpriseRepresentative.objects.filter(user=person, status=RepresentationStatus.APPROVED),
+    )
+
+
+def _remember(user, *, department_id, is_reviewer, reviewer_region, enterprise_id) -> Roles:
+    found = Roles(
+        is_admin=user.is_superuser,
+        department_id=department_id,
+        is_reviewer=is_reviewer,
+        reviewer_region=reviewer_region,
+        enterprise_id=enterprise_id,
+    )
+    user._portal_roles = found
+    return found
+
+
 def roles_of(user) -> Roles:
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return NO_ROLES
     cached = getattr(user, "_portal_roles", None)
     if cached is not None:
         return cached
-    from .models import DepartmentMembership, EnterpriseRepresentative, ReviewerAssignment
-
-    membership = (
-        DepartmentMembership.objects.filter(user=user)
-        .values_list("department_id", flat=True)
-        .first()
-    )
-    assignment = ReviewerAssignment.objects.filter(user=user).select_related("region").first()
-    enterprise_id = (
-        EnterpriseRepresentative.objects.filter(user=user, status=RepresentationStatus.APPROVED)
-        .values_list("enterprise_id", flat=True)
-        .first()
-    )
-    found = Roles(
-        is_admin=user.is_superuser,
-        department_id=membership,
+    memberships, assignments, representations = _role_rows(user)
+    assignment = assignments.select_related("region").first()
+    return _remember(
+        user,
+        department_id=memberships.values_list("department_id", flat=True).first(),
         is_reviewer=assignment is not None,
         reviewer_region=assignment.region if assignment else None,
-        enterprise_id=enterprise_id,
+        enterprise_id=representations.values_list("enterprise_id", flat=True).first(),
     )
-    user._portal_roles = found
-    return found
 
 
 def roles_annotations(user: str = "user") -> dict:
@@ -76,43 +87,28 @@ def roles_annotations(user: str = "user") -> dict:
     annotated values to `remember_roles`."""
     from django.db.models import Exists, OuterRef, Subquery
 
-    from .models import DepartmentMembership, EnterpriseRepresentative, ReviewerAssignment
-
-    person = OuterRef(user)
+    memberships, assignments, representations = _role_rows(OuterRef(user))
     return {
-        "roles_department_id": Subquery(
-            DepartmentMembership.objects.filter(user=person).values("department_id")[:1]
-        ),
-        "roles_is_reviewer": Exists(ReviewerAssignment.objects.filter(user=person)),
-        "roles_reviewer_region_id": Subquery(
-            ReviewerAssignment.objects.filter(user=person).values("region_id")[:1]
-        ),
-        "roles_enterprise_id": Subquery(
-            EnterpriseRepresentative.objects.filter(
-                user=person, status=RepresentationStatus.APPROVED
-            ).values("enterprise_id")[:1]
-        ),
+        "roles_department_id": Subquery(memberships.values("department_id")[:1]),
+        "roles_is_reviewer": Exists(assignments),
+        "roles_reviewer_region_id": Subquery(assignments.values("region_id")[:1]),
+        "roles_enterprise_id": Subquery(representations.values("enterprise_id")[:1]),
     }
 
 
 def remember_roles(user, row) -> Roles:
     """Keep on `user` for this request the roles `roles_annotations` found on `row`."""
-    region = None
-    if row.roles_reviewer_region_id is not None:
-        region = Region.objects.get(pk=row.roles_reviewer_region_id)
-    found = (
-        Roles(
-            is_admin=user.is_superuser,
-            department_id=row.roles_department_id,
-            is_reviewer=row.roles_is_reviewer,
-            reviewer_region=region,
-            enterprise_id=row.roles_enterprise_id,
-        )
-        if user.is_active
-        else NO_ROLES
+    if not user.is_active:
+        user._portal_roles = NO_ROLES
+        return NO_ROLES
+    region_id = row.roles_reviewer_region_id
+    return _remember(
+        user,
+        department_id=row.roles_department_id,
+        is_reviewer=row.roles_is_reviewer,
+        reviewer_region=Region.objects.get(pk=region_id) if region_id is not None else None,
+        enterprise_id=row.roles_enterprise_id,
     )
-    user._portal_roles = found
-    return found
 
 
 def forget_roles(user) -> None:
