@@ -352,6 +352,28 @@ def test_the_registrants_page_makes_the_same_queries_for_1_and_3_registrations(s
     assert _queries(client, registrants_url(one)) == _queries(client, registrants_url(three))
 
 
+@pytest.mark.parametrize("role", ["reviewer", "co_organiser"])
+def test_the_read_only_registrants_page_makes_the_same_queries_for_1_and_3(staff, role):
+    """Those who read the list (with the people or without) see it in a fixed number of
+    queries too."""
+    one = open_activity(organiser=staff.department_membership.department)
+    signed_up(one, "甲公司")
+    three = open_activity(organiser=one.organiser, region=one.region, capacity=2)
+    for name in ("乙公司", "丙公司", "丁公司"):
+        signed_up(three, name)
+    if role == "reviewer":
+        user = ReviewerAssignmentFactory(region=one.region).user
+    else:
+        co_organiser = DepartmentFactory()
+        for activity in (one, three):
+            activity.co_organisers.add(co_organiser)
+        user = DepartmentMembershipFactory(department=co_organiser).user
+    client = browser(user)
+    _queries(client, registrants_url(one))  # warm the session
+
+    assert _queries(client, registrants_url(one)) == _queries(client, registrants_url(three))
+
+
 def test_the_check_in_page_makes_the_same_queries_for_1_and_3_registrations(staff):
     one = open_activity(organiser=staff.department_membership.department, capacity=5)
     signed_up(one, "甲公司")
