@@ -285,6 +285,52 @@ def burst(port: int, calls: list[tuple[str, str, bytes, dict]]) -> Burst:
     )
 
 
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _cpu_seconds() -> dict[str, float]:
+    """CPU seconds (user + system) used so far by each process, by pid: (name, parent, seconds)."""
+    found = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                text = stat.read()
+        except OSError:
+            continue  # ended meanwhile
+        name = text[text.index("(") + 1 : text.rindex(")")]
+        fields = text[text.rindex(")") + 2 :].split()
+        found[int(entry)] = (name, int(fields[1]), (int(fields[11]) + int(fields[12])) / _TICKS)
+    return found
+
+
+@dataclass
+class CpuUse:
+    """Core-milliseconds per request a burst cost: the web server (gunicorn's master and
+    workers), PostgreSQL (every postgres process: the backends, the WAL writer...) and the
+    benchmark's own clients."""
+
+    web: float
+    database: float
+    clients: float
+
+
+def measure_cpu(server_pid: int, requests: int, run):
+    """Run `run()` and return (its result, CpuUse per request). Linux only (/proc)."""
+    before, clients_before = _cpu_seconds(), time.process_time()
+    result = run()
+    after, clients = _cpu_seconds(), time.process_time() - clients_before
+
+    def used(pids) -> float:
+        return sum(after[p][2] - before.get(p, (None, None, 0.0))[2] for p in pids)
+
+    web = {p for p, (_n, parent, _s) in after.items() if p == server_pid or parent == server_pid}
+    database = {p for p, (name, _parent, _s) in after.items() if name == "postgres"}
+    per = 1000 / requests
+    return result, CpuUse(used(web) * per, used(database) * per, clients * per)
+
+
 def sign_up_call(activity_id: int, key: str, number: int, idempotency_key: str | None = None):
     body = json.dumps(
         {
@@ -298,8 +344,12 @@ def sign_up_call(activity_id: int, key: str, number: int, idempotency_key: str |
     return ("POST", "/api/v1/registrations/", body, headers)
 
 
-def warm_up(port: int, people) -> None:
-    """Every client once (each token's first use is recorded; workers open their connections)."""
+def warm_up(port: int, people, *, sign_up_for: int | None = None) -> None:
+    """Every client once (each token's first use is recorded; workers open their connections),
+    and the bare view as often. With `sign_up_for` (an activity of its own), every client also
+    signs up for it once, so that each worker has done a sign-up before the measured burst, as
+    it has served the bare view before its own (a worker's first sign-up builds the statement,
+    connects to the broker ...); the per-user sign-up counters are reset afterwards."""
     calls = [
         ("GET", "/api/v1/registrations/?mine=true", None, {"Authorization": f"Token {key}"})
         for _u, _e, key in people
@@ -308,6 +358,11 @@ def warm_up(port: int, people) -> None:
     assert result.statuses == Counter({200: len(calls)}), result.statuses
     bare = burst(port, [("POST", "/bench/insert/", b"warm-up", {})] * len(people))
     assert bare.statuses == Counter({201: len(people)}), bare.statuses
+    if sign_up_for is not None:
+        calls = [sign_up_call(sign_up_for, key, n) for n, (_u, _e, key) in enumerate(people)]
+        signed = burst(port, calls)
+        assert signed.statuses == Counter({201: len(people)}), signed.statuses
+        reset_rate_limits(people)
 
 
 def reset_rate_limits(people) -> None:
