@@ -26,7 +26,7 @@ from functools import cache
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.http import HttpResponse
 from django.views.decorators.cache import never_cache
 from prometheus_client import (
@@ -133,6 +133,7 @@ class PortalCollector:
     def collect(self):
         yield from self._feedback_reports()
         yield from self._queue_length()
+        yield from self._registration_notices()
 
     def _feedback_reports(self):
         from feedback.enums import ReportStatus
@@ -156,6 +157,30 @@ class PortalCollector:
         for year in sorted({year for year, _status in counts}):
             for status in ReportStatus.values:
                 family.add_metric([year, status], counts.get((year, status), 0))
+        yield family
+
+    def _registration_notices(self):
+        from registrations.models import RegistrationNotice
+        from registrations.services import NOTICE_ATTEMPTS
+
+        family = GaugeMetricFamily(
+            "portal_registration_notices_unsent",
+            "Registration emails in the outbox not sent yet: waiting (sent by celery beat's next "
+            "run; a growing number means beat or the workers are not running) or given up after "
+            "their last attempt failed.",
+            labels=["state"],
+        )
+        try:
+            unsent = RegistrationNotice.objects.filter(sent_at__isnull=True)
+            counts = unsent.aggregate(
+                waiting=Count("pk", filter=Q(attempts__lt=NOTICE_ATTEMPTS)),
+                given_up=Count("pk", filter=Q(attempts__gte=NOTICE_ATTEMPTS)),
+            )
+        except Exception:
+            logger.warning("metrics: registration notices could not be counted", exc_info=True)
+            return
+        for state in ("waiting", "given_up"):
+            family.add_metric([state], counts[state])
         yield family
 
     def _queue_length(self):

@@ -320,6 +320,10 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
+# How often celery beat sends the registration emails waiting in their outbox (seconds), and
+# how long sent ones are kept (days).
+REGISTRATION_NOTICE_SECONDS = env.int("REGISTRATION_NOTICE_SECONDS", default=5)
+REGISTRATION_NOTICE_KEEP_DAYS = env.int("REGISTRATION_NOTICE_KEEP_DAYS", default=30)
 # Periodic work (celery beat): reminders before the feedback deadline, cleaning up abandoned
 # uploads.
 CELERY_BEAT_SCHEDULE = {
@@ -341,6 +345,18 @@ CELERY_BEAT_SCHEDULE = {
     },
     "personal-data-purge": {
         "task": "registrations.tasks.purge_personal_data",
+        "schedule": 24 * 3600,
+    },
+    # Registration emails (confirmed, waiting, promoted, cancelled) wait in an outbox written
+    # with the change; this sends them. A run that no worker took within its interval is
+    # dropped: the next one sends the same notices.
+    "registration-notices": {
+        "task": "registrations.tasks.send_notices",
+        "schedule": REGISTRATION_NOTICE_SECONDS,
+        "options": {"expires": REGISTRATION_NOTICE_SECONDS},
+    },
+    "registration-notices-purge": {
+        "task": "registrations.tasks.purge_sent_notices",
         "schedule": 24 * 3600,
     },
 }

@@ -2,11 +2,20 @@
 
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from accounts.models import EnterpriseRepresentative
 from qualitymonth.admin import AuditedModelAdmin
 
-from .models import Attendee, Enterprise, FeeComplaint, FeeComplaintEvidence, Registration
+from . import services
+from .models import (
+    Attendee,
+    Enterprise,
+    FeeComplaint,
+    FeeComplaintEvidence,
+    Registration,
+    RegistrationNotice,
+)
 
 
 class RepresentativeInline(admin.TabularInline):
@@ -194,6 +203,73 @@ class AttendeeAdmin(AuditedModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class NoticeStateFilter(admin.SimpleListFilter):
+    title = _("state")
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("waiting", _("Waiting to be sent")),
+            ("given_up", _("Given up after failed attempts")),
+            ("sent", _("Sent")),
+        ]
+
+    def queryset(self, request, queryset):
+        unsent = queryset.filter(sent_at__isnull=True)
+        if self.value() == "waiting":
+            return unsent.filter(attempts__lt=services.NOTICE_ATTEMPTS)
+        if self.value() == "given_up":
+            return unsent.filter(attempts__gte=services.NOTICE_ATTEMPTS)
+        if self.value() == "sent":
+            return queryset.filter(sent_at__isnull=False)
+        return queryset
+
+
+@admin.register(RegistrationNotice)
+class RegistrationNoticeAdmin(AuditedModelAdmin):
+    """The outbox of registration emails, to see what was sent and what failed. Written and
+    sent by the portal only; a notice given up after failed attempts can be tried again."""
+
+    list_display = ("created_at", "template", "registration", "sent_at", "attempts", "last_error")
+    list_select_related = ("registration__enterprise", "registration__activity")
+    list_filter = (NoticeStateFilter, "template", "created_at")
+    search_fields = ("=registration__id", "registration__enterprise__name", "last_error")
+    show_full_result_count = False
+    fields = (
+        "registration",
+        "template",
+        "context",
+        "created_at",
+        "sent_at",
+        "attempts",
+        "last_error",
+    )
+    readonly_fields = fields
+    actions = ["try_again"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description=_("Try sending the selected notices again"))
+    def try_again(self, request, queryset):
+        retried = services.notices_retry(list(queryset), actor=request.user)
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d notice will be sent again on the next run.",
+                "%(count)d notices will be sent again on the next run.",
+                retried,
+            )
+            % {"count": retried},
+        )
 
 
 # --- fee complaints (administrators only: they name who reported) ------------------------------

@@ -5,6 +5,7 @@ import secrets
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from activities.models import Activity, Region
@@ -230,6 +231,42 @@ class Attendee(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class RegistrationNotice(models.Model):
+    """News of a registration for its enterprise's representatives (confirmed, waiting, promoted,
+    cancelled...), written in the same transaction as the change it reports and emailed
+    afterwards (`registrations.services.notices_send`): an outbox. A commit that is not
+    followed by its email (the process killed, the broker away) leaves the notice here, and it
+    is sent on the next run."""
+
+    registration = models.ForeignKey(
+        Registration,
+        verbose_name=_("registration"),
+        on_delete=models.CASCADE,
+        related_name="notices",
+    )
+    template = models.CharField(_("email"), max_length=40)
+    context = models.JSONField(_("details"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.CharField(_("last error"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("registration notice")
+        verbose_name_plural = _("registration notices")
+        indexes = [
+            # What is still to send: a small part of a large table.
+            models.Index(
+                fields=["id"],
+                condition=Q(sent_at__isnull=True),
+                name="registration_notice_unsent",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.template} #{self.registration_id}"
 
 
 class FeeComplaintStatus(models.TextChoices):

@@ -13,6 +13,7 @@ order (the activity row, then registration rows), so that withdrawals, capacity 
 cancellations and sign-ups never deadlock.
 """
 
+import datetime as dt
 import functools
 import logging
 import re
@@ -35,7 +36,7 @@ from qualitymonth.errors import DomainError, IllegalTransition, NotAllowed
 from qualitymonth.notifications import absolute_url, notify
 
 from .enums import REGISTRATION_ACTIVE_STATES, RegistrationStatus
-from .models import Attendee, Enterprise, Registration
+from .models import Attendee, Enterprise, Registration, RegistrationNotice
 from .validators import normalise_mobile, validate_cn_mobile
 
 AUDIT = "registrations.registration"
@@ -74,27 +75,111 @@ def _registration_link(registration: Registration) -> str:
 
 
 def _tell_representatives(registration: Registration, template: str, **context) -> None:
-    """Email each representative of the registration's enterprise, in their language, once the
-    transaction commits: by the Celery task `registrations.tasks.tell_representatives`, which
-    looks them up and renders the emails (in a worker in production, so that a burst of
-    sign-ups spends no web time on them; in-process without a broker). `context` must be plain
-    JSON (a reason, a flag); the person who acted goes as ``actor_id``; the waiting place is
-    counted by the task."""
-    from .tasks import tell_representatives
-
+    """Email each representative of the registration's enterprise, in their language, about
+    `template`: a `RegistrationNotice` written in the caller's transaction (the outbox), sent
+    after the commit by `notices_send`. `context` must be plain JSON (a reason, a flag); the
+    person who acted goes as ``actor_id``; the waiting place is counted when it is sent."""
     actor = context.pop("actor", None)
     if actor is not None:
         context["actor_id"] = actor.pk
-    registration_id = registration.pk
+    notice = RegistrationNotice.objects.create(
+        registration_id=registration.pk, template=template, context=context
+    )
+    _send_notices_after_commit(notice.pk)
 
-    def queue() -> None:
-        try:
-            tell_representatives.delay(registration_id, template, context)
-        except Exception:
-            # The broker refused the message: the action stands, the email is lost (logged).
-            logger.exception("Could not queue %s for registration %s", template, registration_id)
 
-    transaction.on_commit(queue)
+def _send_notices_after_commit(notice_id: int) -> None:
+    """Where tasks run in-process (no broker: the SQLite demo, tests), the notice goes out as soon
+    as the transaction commits. With a broker the request does nothing more: celery beat runs
+    `registrations.tasks.send_notices` every few seconds (settings.CELERY_BEAT_SCHEDULE), so a
+    burst of sign-ups spends no web time on emails and none is lost with a process or a
+    broker that fails after the commit."""
+    from django.conf import settings
+
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        transaction.on_commit(functools.partial(notices_send, ids=[notice_id]))
+
+
+# The email a sign-up sends, by its outcome.
+SIGN_UP_NOTICES = {
+    RegistrationStatus.CONFIRMED: "registration_confirmed",
+    RegistrationStatus.WAITING: "registration_waiting",
+}
+
+# A notice whose email failed this often is left (with its last error) for someone to look at.
+NOTICE_ATTEMPTS = 5
+
+
+def notices_send(*, ids=None, batch: int = 100) -> int:
+    """Email the notices not yet sent (of `ids` only, if given), oldest first; returns how many
+    went out. Notices are
+    claimed with SKIP LOCKED, so that runs in several workers share them and never send one
+    twice at the same time. A failing email is logged and its notice tried again on the next
+    run, at most NOTICE_ATTEMPTS times. Each notice is looked at once per run."""
+    sent, after = 0, 0
+    while True:
+        with transaction.atomic():
+            unsent = RegistrationNotice.objects.select_for_update(skip_locked=True).filter(
+                sent_at__isnull=True, attempts__lt=NOTICE_ATTEMPTS, pk__gt=after
+            )
+            if ids is not None:
+                unsent = unsent.filter(pk__in=ids)
+            notices = list(unsent.order_by("pk")[:batch])
+            for notice in notices:
+                notice.attempts += 1
+                try:
+                    with transaction.atomic():
+                        representatives_tell(
+                            notice.registration_id, notice.template, notice.context
+                        )
+                except Exception as error:
+                    logger.exception("Could not email notice %s (%s)", notice.pk, notice)
+                    notice.last_error = f"{type(error).__name__}: {error}"[:300]
+                else:
+                    notice.sent_at, notice.last_error = timezone.now(), ""
+                    sent += 1
+                notice.save(update_fields=["attempts", "sent_at", "last_error"])
+        if len(notices) < batch:
+            return sent
+        after = notices[-1].pk
+
+
+def notices_retry(notices, *, actor) -> int:
+    """Give notices whose email failed NOTICE_ATTEMPTS times new attempts (an administrator, once
+    the cause is mended); the next run sends them. Returns how many; recorded in the audit log
+    of each notice's registration."""
+    retried = 0
+    with transaction.atomic():
+        for notice in (
+            RegistrationNotice.objects.select_for_update()
+            .filter(pk__in=[n.pk for n in notices], sent_at__isnull=True)
+            .exclude(attempts__lt=NOTICE_ATTEMPTS)
+            .select_related("registration")
+        ):
+            audit_log(
+                notice.registration,
+                f"{AUDIT}.notice_retried",
+                actor=actor,
+                changes={
+                    "template": notice.template,
+                    "attempts": [notice.attempts, 0],
+                    "last_error": notice.last_error,
+                },
+            )
+            notice.attempts, notice.last_error = 0, ""
+            notice.save(update_fields=["attempts", "last_error"])
+            retried += 1
+    return retried
+
+
+def notices_purge(*, now=None) -> int:
+    """Delete notices sent more than REGISTRATION_NOTICE_KEEP_DAYS ago (periodic: celery beat);
+    returns how many. The audit log keeps the changes they reported."""
+    from django.conf import settings
+
+    cutoff = (now or timezone.now()) - dt.timedelta(days=settings.REGISTRATION_NOTICE_KEEP_DAYS)
+    deleted, _by_model = RegistrationNotice.objects.filter(sent_at__lt=cutoff).delete()
+    return deleted
 
 
 def representatives_tell(registration_id: int, template: str, context: dict) -> int:
@@ -295,13 +380,14 @@ def registration_sign_up(
     statement on PostgreSQL (`_sign_up_in_one_statement`; elsewhere in one transaction,
     `_sign_up_under_row_lock`): lock the activity's row, only if it is published, open for
     sign-up now and takes that many attendees; insert the registration, confirmed with a seat
-    if one is free, else waiting; its attendees; the audit log (``confirmed`` or ``waiting``).
-    The database refuses a second active registration of the enterprise ("already
-    registered"). When nothing was written, the activity is read to say why: not found (also
-    for one the actor may not see), not published, not open, too many attendees. After the
-    commit, the representatives are emailed the confirmation with the check-in code, or their
-    place in the queue (`_tell_representatives`). The registration comes back with its activity
-    (campaign, region), enterprise and attendees loaded.
+    if one is free, else waiting; its attendees; the audit log (``confirmed`` or ``waiting``);
+    the notice to its representatives (`RegistrationNotice`). The database refuses a second
+    active registration of the enterprise ("already registered"). When nothing was written, the
+    activity is read to say why: not found (also for one the actor may not see), not
+    published, not open, too many attendees. After the commit the notice is emailed to the
+    representatives, the confirmation with the check-in code or their place in the queue
+    (`notices_send`). The registration comes back with its activity (campaign, region),
+    enterprise and attendees loaded.
     """
     from django.conf import settings
     from django.db import connection
@@ -348,7 +434,7 @@ def registration_sign_up(
             registered_by=actor,
         )
         try:
-            done = sign_up(registration, people, actor=actor, now=now)
+            notice_id = sign_up(registration, people, actor=actor, now=now)
         except IntegrityError as error:
             constraint = getattr(getattr(error.__cause__, "diag", None), "constraint_name", "")
             if "check_in_code" in (constraint or ""):
@@ -360,17 +446,14 @@ def registration_sign_up(
             ).exists():
                 raise _already_registered() from None
             raise
-        if done:
+        if notice_id is not None:
             break
         _refuse_why_not(activity.pk, actor, people, attendees, now)
         # Nothing refuses it now: the activity changed in between (reopened, seats added).
     else:
         raise DomainError(_("Please try again."), code="retry")
     activity.confirmed_count = registration.activity.confirmed_count
-    if registration.status == RegistrationStatus.CONFIRMED:
-        _tell_representatives(registration, "registration_confirmed")
-    else:
-        _tell_representatives(registration, "registration_waiting")
+    _send_notices_after_commit(notice_id)  # the sign-up wrote its notice
     return registration
 
 
@@ -453,6 +536,11 @@ def _sign_up_statement(guarded: bool) -> _Statement:
         if not f.primary_key and f.attname not in ("action", "changes", "object_id", "object_repr")
     )
     a_cols = ", ".join(f"a.{quote(f.column)}" for f in activity_fields)
+    notice_meta = RegistrationNotice._meta
+    notice_cols = ", ".join(
+        quote(notice_meta.get_field(name).column)
+        for name in ("registration", "template", "context", "created_at", "attempts", "last_error")
+    )
     sql = f"""
 WITH act AS (
     SELECT {a_cols}, (a.capacity IS NULL OR a.confirmed_count < a.capacity) AS free
@@ -480,6 +568,13 @@ WITH act AS (
     FROM reg, unnest(%(names)s::text[], %(mobiles)s::text[]) WITH ORDINALITY AS p(name, mobile, n)
     ORDER BY p.n
     RETURNING id
+), notice AS (
+    INSERT INTO {quote(notice_meta.db_table)} ({notice_cols})
+    SELECT reg.id,
+        CASE WHEN act.free THEN %(notice_confirmed)s ELSE %(notice_waiting)s END,
+        '{{}}'::jsonb, %(now)s, 0, ''
+    FROM reg, act
+    RETURNING id
 ), log AS (
     INSERT INTO {quote(log_meta.db_table)}
         ({", ".join(quote(f.column) for f in log_fields)}, action, changes, object_id, object_repr)
@@ -492,7 +587,8 @@ WITH act AS (
 )
 SELECT reg.id, reg.status, reg.confirmed_at, reg.created_at, reg.updated_at,
     coalesce((SELECT confirmed_count FROM seat), a.confirmed_count),
-    (SELECT array_agg(id ORDER BY id) FROM att), (SELECT count(*) FROM log),
+    (SELECT array_agg(id ORDER BY id) FROM att), (SELECT id FROM notice),
+    (SELECT count(*) FROM log),
     {a_cols}, {", ".join(f"r.{quote(f.column)}" for f in region_fields)},
     {", ".join(f"c.{quote(f.column)}" for f in campaign_fields)}
 FROM reg, act a
@@ -519,19 +615,21 @@ JOIN {quote(campaign_model._meta.db_table)} c ON c.id = a.campaign_id
     )
 
 
-def _sign_up_in_one_statement(registration, people, *, actor, now) -> bool:
+def _sign_up_in_one_statement(registration, people, *, actor, now) -> int | None:
     """The sign-up's writes as ONE PostgreSQL statement (data-modifying CTEs), so that a burst of
     sign-ups holds each activity's row lock only for the time of one statement and needs one
-    round trip to the database. False if the activity was not open for it (nothing written).
+    round trip to the database.
 
     ``act`` locks the activity's row (FOR NO KEY UPDATE, only while it is published, open at
     `now` and takes this many attendees). Under READ COMMITTED a locking read that waited for
     another writer re-checks the row's newest version, so whether a seat is free (``free``) is
     decided on the newest count, while we hold the lock: never oversold, and a seat freed by a
     withdrawal that committed meanwhile is taken. ``seat`` takes it; ``reg`` inserts the
-    registration confirmed or waiting; ``att`` the attendees; ``log`` the audit entry of the
-    outcome. A refusal by a constraint (a second active registration of the enterprise, a
-    check-in code taken) undoes the whole statement."""
+    registration confirmed or waiting; ``att`` the attendees; ``notice`` the email to its
+    representatives (the outbox); ``log`` the audit entry of the outcome. A refusal by a
+    constraint (a second active registration of the enterprise, a check-in code taken) undoes
+    the whole statement. Returns the notice's id, or None if the activity was not open for it
+    (nothing written)."""
     from django.conf import settings
     from django.db import connection
 
@@ -555,6 +653,8 @@ def _sign_up_in_one_statement(registration, people, *, actor, now) -> bool:
         "names": [p.name for p in people],
         "mobiles": [p.mobile for p in people],
         "log": prepared(confirmed, statement.log_fields),
+        "notice_confirmed": SIGN_UP_NOTICES[RegistrationStatus.CONFIRMED],
+        "notice_waiting": SIGN_UP_NOTICES[RegistrationStatus.WAITING],
         "action_confirmed": confirmed.action,
         "action_waiting": waiting.action,
         "changes_confirmed": changes.get_db_prep_save(confirmed.changes, connection),
@@ -575,9 +675,10 @@ def _sign_up_in_one_statement(registration, people, *, actor, now) -> bool:
         cursor.execute(statement.sql, params)
         row = cursor.fetchone()
     if row is None:
-        return False
-    pk, status, confirmed_at, created_at, updated_at, seats, attendee_ids, _logged = row[:8]
-    db, rest = connection.alias, row[8:]
+        return None
+    pk, status, confirmed_at, created_at, updated_at, seats = row[:6]
+    attendee_ids, notice_id, _logged = row[6:9]
+    db, rest = connection.alias, row[9:]
     built = []
     for fields in (statement.activity_fields, statement.region_fields, statement.campaign_fields):
         model = fields[0].model
@@ -595,7 +696,7 @@ def _sign_up_in_one_statement(registration, people, *, actor, now) -> bool:
             for i, p in zip(attendee_ids, people, strict=True)
         ],
     )
-    return True
+    return notice_id
 
 
 def _keep_attendees(registration: Registration, saved: list[Attendee]) -> None:
@@ -605,10 +706,10 @@ def _keep_attendees(registration: Registration, saved: list[Attendee]) -> None:
     registration._prefetched_objects_cache = {"attendees": attendees}
 
 
-def _sign_up_under_row_lock(registration, people, *, actor, now) -> bool:
+def _sign_up_under_row_lock(registration, people, *, actor, now) -> int | None:
     """The same writes as `_sign_up_in_one_statement`, in one transaction under the activity's
-    row lock (databases without data-modifying CTEs: the SQLite demo). False if the activity was
-    not open for it (nothing written)."""
+    row lock (databases without data-modifying CTEs: the SQLite demo). Returns the notice's id,
+    or None if the activity was not open for it (nothing written)."""
     from django.conf import settings
 
     with transaction.atomic():
@@ -624,7 +725,7 @@ def _sign_up_under_row_lock(registration, people, *, actor, now) -> bool:
             rows = rows.select_for_update(no_key=True, of=("self",))
         current = rows.first()
         if current is None:
-            return False
+            return None
         if current.capacity is None or current.confirmed_count < current.capacity:
             registration.status, registration.confirmed_at = RegistrationStatus.CONFIRMED, now
             Activity.objects.filter(pk=current.pk).update(
@@ -647,7 +748,10 @@ def _sign_up_under_row_lock(registration, people, *, actor, now) -> bool:
         entry = _audit_entries(registration, people, actor=actor)[registration.status]
         entry.object_id, entry.object_repr = str(registration.pk), str(registration)[:300]
         entry.save(force_insert=True)
-    return True
+        notice = RegistrationNotice.objects.create(
+            registration=registration, template=SIGN_UP_NOTICES[registration.status]
+        )
+    return notice.pk
 
 
 # --- withdrawal and the waiting list -------------------------------------------------------------

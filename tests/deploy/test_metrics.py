@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from qualitymonth import metrics
 from registrations.enums import RegistrationStatus
@@ -163,6 +164,25 @@ def test_feedback_reports_are_counted_by_status(client):
 
     assert sample(text, "portal_feedback_reports", year=year, status="draft") == 1
     assert sample(text, "portal_feedback_reports", year=year, status="accepted") == 0
+
+
+def test_registration_emails_not_yet_sent_are_counted(client):
+    from registrations.models import RegistrationNotice
+    from registrations.services import NOTICE_ATTEMPTS
+
+    registrations = factories.RegistrationFactory.create_batch(3)
+    for registration, attempts in zip(registrations, (0, 1, NOTICE_ATTEMPTS), strict=True):
+        RegistrationNotice.objects.create(
+            registration=registration, template="registration_confirmed", attempts=attempts
+        )
+    RegistrationNotice.objects.create(
+        registration=registrations[0], template="registration_cancelled", sent_at=timezone.now()
+    )
+
+    text = scrape(client)
+
+    assert sample(text, "portal_registration_notices_unsent", state="waiting") == 2
+    assert sample(text, "portal_registration_notices_unsent", state="given_up") == 1
 
 
 def test_the_queue_length_is_read_from_a_redis_broker(client, settings, monkeypatch):

@@ -28,7 +28,13 @@ from feedback.models import (
 )
 from qualitymonth.audit import audit_log
 from qualitymonth.models import AuditLogEntry, IdempotencyKey, ReviewDecision
-from registrations.models import Attendee, FeeComplaint, FeeComplaintEvidence, Registration
+from registrations.models import (
+    Attendee,
+    FeeComplaint,
+    FeeComplaintEvidence,
+    Registration,
+    RegistrationNotice,
+)
 from tests import factories
 
 PORTAL_APPS = ("qualitymonth", "accounts", "activities", "registrations", "feedback")
@@ -45,6 +51,7 @@ NO_ADD = {
     ActivityImport,
     FeeComplaint,  # reports come from the public form; handled on the portal's complaint page
     FeeComplaintEvidence,
+    RegistrationNotice,  # written with the change it reports, sent by the portal
     # Feedback: started by departments, files through the checked upload, records of the rest.
     FeedbackReport,
     TypicalCase,
