@@ -54,7 +54,7 @@ def parse_args():
 def counts(activity_id: int) -> dict:
     from activities.models import Activity
     from registrations.enums import RegistrationStatus
-    from registrations.models import Registration
+    from registrations.models import Registration, RegistrationNotice
 
     rows = Registration.objects.filter(activity_id=activity_id)
     statuses = Counter(rows.values_list("status", flat=True))
@@ -64,6 +64,9 @@ def counts(activity_id: int) -> dict:
         "rows": rows.count(),
         "enterprises": rows.values("enterprise_id").distinct().count(),
         "seats_taken": Activity.objects.get(pk=activity_id).confirmed_count,
+        "notices": RegistrationNotice.objects.filter(
+            registration__activity_id=activity_id, sent_at__isnull=True
+        ).count(),
     }
 
 
@@ -167,8 +170,8 @@ def run(args, info) -> int:
     )
     if info["cache"]:
         print(
-            f"Emails queued for a Celery worker (Redis broker, no worker running): {queued} "
-            f"tasks for {args.clients} sign-ups"
+            f"Emails in the outbox for celery beat (none running): {found['notices']} notices for "
+            f"{args.clients} sign-ups; tasks queued on the Redis broker meanwhile: {queued}"
         )
     print("CPU per request (core-ms: web server + PostgreSQL + the benchmark's clients = total):")
     for name, use in (

@@ -10,9 +10,10 @@ Gunicorn runs in development mode with DEBUG off (production mode would insist o
 host name, and refuses the test-only switches the benchmarks need). Its settings otherwise as in
 production: gthread workers as qualitymonth/gunicorn_conf.py chooses them, persistent database
 connections, Redis for the cache and rate-limit counters when one answers on 127.0.0.1:6379, and
-Redis as Celery's broker (database 14): the web processes queue the emails, which a Celery worker
-would render and send; the benchmark runs none and counts what was queued (without Redis, emails
-are rendered in the request, and not sent: dummy backend). The client address is 127.0.0.1 for
+Redis as Celery's broker (database 14): as in production, a sign-up writes its email to the
+outbox (`RegistrationNotice`), which celery beat's task would send; the benchmark runs neither and
+counts the notices and whatever was queued (without Redis, tasks run in-process: the emails are
+rendered after each commit, and not sent: dummy backend). The client address is 127.0.0.1 for
 every client, so the per-address sign-up limit is switched off (behind nginx each client has its
 own).
 """
@@ -80,8 +81,8 @@ def setup_django() -> dict:
     if cache:
         os.environ["CACHE_URL"] = cache
         os.environ["RATELIMIT_CACHE_URL"] = cache
-        # Background work goes to a broker, as in production: the web process only queues the
-        # emails (a Celery worker sends them); `queued_tasks` counts what waits there.
+        # Background work goes to a broker, as in production: the web process only writes the
+        # emails to the outbox, and queues nothing; `queued_tasks` counts what waits there.
         os.environ["CELERY_BROKER_URL"] = broker_url()
         purge_queue()
     import django
