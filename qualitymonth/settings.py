@@ -124,6 +124,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     else:
         DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
         DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Prepared statements for the few statements run through qualitymonth.compiled.fetch_one_prepared
+# (the sign-up's): planned once per connection. The ORM's own queries are bound on the client and
+# never prepared. Off behind a pooler in transaction mode that cannot keep them (PgBouncer < 1.21).
+DATABASE_PREPARED_STATEMENTS = env.bool("DATABASE_PREPARED_STATEMENTS", default=True)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # psycopg prepares nothing while the threshold is None (Django's default).
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
+        5 if DATABASE_PREPARED_STATEMENTS else None
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
