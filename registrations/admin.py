@@ -232,7 +232,15 @@ class RegistrationNoticeAdmin(AuditedModelAdmin):
     """The outbox of registration emails, to see what was sent and what failed. Written and
     sent by the portal only; a notice given up after failed attempts can be tried again."""
 
-    list_display = ("created_at", "template", "registration", "sent_at", "attempts", "last_error")
+    list_display = (
+        "created_at",
+        "template",
+        "state",
+        "attempts",
+        "sent_at",
+        "last_error",
+        "registration",
+    )
     list_select_related = ("registration__enterprise", "registration__activity")
     list_filter = (NoticeStateFilter, "template", "created_at")
     search_fields = ("=registration__id", "registration__enterprise__name", "last_error")
@@ -257,6 +265,14 @@ class RegistrationNoticeAdmin(AuditedModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    @admin.display(description=_("state"))
+    def state(self, notice):
+        if notice.sent_at is not None:
+            return _("Sent")
+        if notice.attempts >= services.NOTICE_ATTEMPTS:
+            return _("Given up after failed attempts")
+        return _("Waiting to be sent")
 
     @admin.action(description=_("Try sending the selected notices again"))
     def try_again(self, request, queryset):

@@ -45,3 +45,14 @@ class RegistrationStatus(models.TextChoices):
 
 # An enterprise holds at most one registration in these states per activity.
 REGISTRATION_ACTIVE_STATES = (RegistrationStatus.CONFIRMED, RegistrationStatus.WAITING)
+
+
+class NoticeKind(models.TextChoices):
+    """What a registration notice tells the enterprise's representatives; each value names its
+    email's templates (``templates/emails/<value>_subject.txt`` and ``_body.txt``)."""
+
+    CONFIRMED = "registration_confirmed", _("Registration confirmed")
+    WAITING = "registration_waiting", _("Put on the waiting list")
+    PROMOTED = "registration_promoted", _("Confirmed from the waiting list")
+    WITHDRAWN = "registration_withdrawn", _("Registration withdrawn")
+    CANCELLED = "registration_cancelled", _("Activity cancelled")

@@ -10,7 +10,13 @@ from django.utils.translation import gettext_lazy as _
 
 from activities.models import Activity, Region
 
-from .enums import REGISTRATION_ACTIVE_STATES, EnterpriseSize, Industry, RegistrationStatus
+from .enums import (
+    REGISTRATION_ACTIVE_STATES,
+    EnterpriseSize,
+    Industry,
+    NoticeKind,
+    RegistrationStatus,
+)
 from .validators import normalise_mobile, normalise_uscc, validate_cn_mobile, validate_uscc
 
 
@@ -246,7 +252,7 @@ class RegistrationNotice(models.Model):
         on_delete=models.CASCADE,
         related_name="notices",
     )
-    template = models.CharField(_("email"), max_length=40)
+    template = models.CharField(_("notice type"), max_length=40, choices=NoticeKind.choices)
     context = models.JSONField(_("details"), default=dict, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
@@ -266,7 +272,10 @@ class RegistrationNotice(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.template} #{self.registration_id}"
+        return _("%(notice)s, registration %(registration)s") % {
+            "notice": self.get_template_display(),
+            "registration": self.registration_id,
+        }
 
 
 class FeeComplaintStatus(models.TextChoices):

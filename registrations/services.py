@@ -36,7 +36,7 @@ from qualitymonth.compiled import fetch_one_prepared
 from qualitymonth.errors import DomainError, IllegalTransition, NotAllowed
 from qualitymonth.notifications import absolute_url, notify
 
-from .enums import REGISTRATION_ACTIVE_STATES, RegistrationStatus
+from .enums import REGISTRATION_ACTIVE_STATES, NoticeKind, RegistrationStatus
 from .models import Attendee, Enterprise, Registration, RegistrationNotice
 from .validators import normalise_mobile, validate_cn_mobile
 
@@ -75,7 +75,7 @@ def _registration_link(registration: Registration) -> str:
     return _link("registrations:registration_detail", registration.pk)
 
 
-def _tell_representatives(registration: Registration, template: str, **context) -> None:
+def _tell_representatives(registration: Registration, template: NoticeKind, **context) -> None:
     """Email each representative of the registration's enterprise, in their language, about
     `template`: a `RegistrationNotice` written in the caller's transaction (the outbox), sent
     after the commit by `notices_send`. `context` must be plain JSON (a reason, a flag); the
@@ -103,8 +103,8 @@ def _send_notices_after_commit(notice_id: int) -> None:
 
 # The email a sign-up sends, by its outcome.
 SIGN_UP_NOTICES = {
-    RegistrationStatus.CONFIRMED: "registration_confirmed",
-    RegistrationStatus.WAITING: "registration_waiting",
+    RegistrationStatus.CONFIRMED: NoticeKind.CONFIRMED.value,
+    RegistrationStatus.WAITING: NoticeKind.WAITING.value,
 }
 
 # A notice whose email failed this often is left (with its last error) for someone to look at.
@@ -134,7 +134,12 @@ def notices_send(*, ids=None, batch: int = 100) -> int:
                             notice.registration_id, notice.template, notice.context
                         )
                 except Exception as error:
-                    logger.exception("Could not email notice %s (%s)", notice.pk, notice)
+                    logger.exception(
+                        "Could not email notice %s (%s, registration %s)",
+                        notice.pk,
+                        notice.template,
+                        notice.registration_id,
+                    )
                     notice.last_error = f"{type(error).__name__}: {error}"[:300]
                 else:
                     notice.sent_at, notice.last_error = timezone.now(), ""
@@ -209,7 +214,7 @@ def representatives_tell(registration_id: int, template: str, context: dict) -> 
     }
     if context.get("actor_id"):
         resolved["actor"] = User.objects.filter(pk=context["actor_id"]).first()
-    if template == "registration_waiting":
+    if template == NoticeKind.WAITING:
         resolved["position"] = registration_waiting_position(registration)
     sent = 0
     for recipient in _representatives(registration.enterprise_id):
@@ -811,7 +816,7 @@ def registration_withdraw(registration: Registration, *, actor, reason: str = ""
         )
         _tell_representatives(
             current,
-            "registration_withdrawn",
+            NoticeKind.WITHDRAWN,
             actor=actor,
             reason=reason,
             by_enterprise=by_enterprise,
@@ -856,7 +861,7 @@ def _promote_waiting(activity: Activity, *, actor, now) -> list[Registration]:
             actor=actor,
             changes={"status": [RegistrationStatus.WAITING, RegistrationStatus.CONFIRMED]},
         )
-        _tell_representatives(first, "registration_promoted")
+        _tell_representatives(first, NoticeKind.PROMOTED)
         promoted.append(first)
     activity.refresh_from_db(fields=["confirmed_count"])
     return promoted
@@ -943,7 +948,7 @@ def registrations_cancel_with_activity(activity: Activity, *, actor, reason: str
             changes={"status": [before, RegistrationStatus.CANCELLED]},
             comment=reason,
         )
-        _tell_representatives(registration, "registration_cancelled", reason=reason)
+        _tell_representatives(registration, NoticeKind.CANCELLED, reason=reason)
     return len(active)
 
 
