@@ -113,10 +113,11 @@ NOTICE_ATTEMPTS = 5
 
 def notices_send(*, ids=None, batch: int = 100) -> int:
     """Email the notices not yet sent (of `ids` only, if given), oldest first; returns how many
-    went out. Notices are
-    claimed with SKIP LOCKED, so that runs in several workers share them and never send one
-    twice at the same time. A failing email is logged and its notice tried again on the next
-    run, at most NOTICE_ATTEMPTS times. Each notice is looked at once per run."""
+    went out. Notices are claimed with SKIP LOCKED, so that runs in several workers share them
+    and never send one twice at the same time; the emails are queued when a batch commits, so
+    a run killed half-way sends none of its batch and the next run sends them all. A failing
+    email is logged and its notice tried again on the next run, at most NOTICE_ATTEMPTS times.
+    Each notice is looked at once per run."""
     sent, after = 0, 0
     while True:
         with transaction.atomic():
@@ -157,7 +158,7 @@ def notices_retry(notices, *, actor) -> int:
     retried = 0
     with transaction.atomic():
         for notice in (
-            RegistrationNotice.objects.select_for_update()
+            RegistrationNotice.objects.select_for_update(of=("self",))
             .filter(pk__in=[n.pk for n in notices], sent_at__isnull=True)
             .exclude(attempts__lt=NOTICE_ATTEMPTS)
             .select_related("registration")
