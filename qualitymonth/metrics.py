@@ -26,7 +26,7 @@ from functools import cache
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.http import HttpResponse
 from django.views.decorators.cache import never_cache
 from prometheus_client import (
@@ -160,8 +160,8 @@ class PortalCollector:
         yield family
 
     def _registration_notices(self):
-        from registrations.models import RegistrationNotice
-        from registrations.services import NOTICE_ATTEMPTS
+        from registrations.enums import NoticeState
+        from registrations.models import RegistrationNotice, notice_state_q
 
         family = GaugeMetricFamily(
             "portal_registration_notices_unsent",
@@ -170,17 +170,16 @@ class PortalCollector:
             "their last attempt failed.",
             labels=["state"],
         )
+        states = (NoticeState.WAITING, NoticeState.GIVEN_UP)
         try:
-            unsent = RegistrationNotice.objects.filter(sent_at__isnull=True)
-            counts = unsent.aggregate(
-                waiting=Count("pk", filter=Q(attempts__lt=NOTICE_ATTEMPTS)),
-                given_up=Count("pk", filter=Q(attempts__gte=NOTICE_ATTEMPTS)),
+            counts = RegistrationNotice.objects.filter(sent_at__isnull=True).aggregate(
+                **{state.value: Count("pk", filter=notice_state_q(state)) for state in states}
             )
         except Exception:
             logger.warning("metrics: registration notices could not be counted", exc_info=True)
             return
-        for state in ("waiting", "given_up"):
-            family.add_metric([state], counts[state])
+        for state in states:
+            family.add_metric([state.value], counts[state.value])
         yield family
 
     def _queue_length(self):

@@ -8,6 +8,7 @@ from accounts.models import EnterpriseRepresentative
 from qualitymonth.admin import AuditedModelAdmin
 
 from . import services
+from .enums import NoticeState
 from .models import (
     Attendee,
     Enterprise,
@@ -210,20 +211,11 @@ class NoticeStateFilter(admin.SimpleListFilter):
     parameter_name = "state"
 
     def lookups(self, request, model_admin):
-        return [
-            ("waiting", _("Waiting to be sent")),
-            ("given_up", _("Given up after failed attempts")),
-            ("sent", _("Sent")),
-        ]
+        return NoticeState.choices
 
     def queryset(self, request, queryset):
-        unsent = queryset.filter(sent_at__isnull=True)
-        if self.value() == "waiting":
-            return unsent.filter(attempts__lt=services.NOTICE_ATTEMPTS)
-        if self.value() == "given_up":
-            return unsent.filter(attempts__gte=services.NOTICE_ATTEMPTS)
-        if self.value() == "sent":
-            return queryset.filter(sent_at__isnull=False)
+        if self.value() in NoticeState.values:
+            return queryset.in_state(NoticeState(self.value()))
         return queryset
 
 
@@ -268,11 +260,7 @@ class RegistrationNoticeAdmin(AuditedModelAdmin):
 
     @admin.display(description=_("state"))
     def state(self, notice):
-        if notice.sent_at is not None:
-            return _("Sent")
-        if notice.attempts >= services.NOTICE_ATTEMPTS:
-            return _("Given up after failed attempts")
-        return _("Waiting to be sent")
+        return notice.state.label
 
     @admin.action(description=_("Try sending the selected notices again"))
     def try_again(self, request, queryset):

@@ -56,3 +56,15 @@ class NoticeKind(models.TextChoices):
     PROMOTED = "registration_promoted", _("Confirmed from the waiting list")
     WITHDRAWN = "registration_withdrawn", _("Registration withdrawn")
     CANCELLED = "registration_cancelled", _("Activity cancelled")
+
+
+# A notice whose email failed this often is left (with its last error) for someone to look at.
+NOTICE_ATTEMPTS = 5
+
+
+class NoticeState(models.TextChoices):
+    """Where a registration notice stands, from when it was sent and how often it was tried."""
+
+    WAITING = "waiting", _("Waiting to be sent")
+    GIVEN_UP = "given_up", _("Given up after failed attempts")
+    SENT = "sent", _("Sent")

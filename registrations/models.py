@@ -11,10 +11,12 @@ from django.utils.translation import gettext_lazy as _
 from activities.models import Activity, Region
 
 from .enums import (
+    NOTICE_ATTEMPTS,
     REGISTRATION_ACTIVE_STATES,
     EnterpriseSize,
     Industry,
     NoticeKind,
+    NoticeState,
     RegistrationStatus,
 )
 from .validators import normalise_mobile, normalise_uscc, validate_cn_mobile, validate_uscc
@@ -239,6 +241,20 @@ class Attendee(models.Model):
         return self.name
 
 
+def notice_state_q(state: NoticeState) -> Q:
+    """The notices in `state`, as a filter (for querysets and for counting several at once)."""
+    if state == NoticeState.SENT:
+        return Q(sent_at__isnull=False)
+    if state == NoticeState.GIVEN_UP:
+        return Q(sent_at__isnull=True, attempts__gte=NOTICE_ATTEMPTS)
+    return Q(sent_at__isnull=True, attempts__lt=NOTICE_ATTEMPTS)
+
+
+class RegistrationNoticeQuerySet(models.QuerySet):
+    def in_state(self, state: NoticeState):
+        return self.filter(notice_state_q(state))
+
+
 class RegistrationNotice(models.Model):
     """News of a registration for its enterprise's representatives (confirmed, waiting, promoted,
     cancelled...), written in the same transaction as the change it reports and emailed
@@ -259,6 +275,8 @@ class RegistrationNotice(models.Model):
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     last_error = models.CharField(_("last error"), max_length=300, blank=True)
 
+    objects = RegistrationNoticeQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("registration notice")
         verbose_name_plural = _("registration notices")
@@ -276,6 +294,14 @@ class RegistrationNotice(models.Model):
             "notice": self.get_template_display(),
             "registration": self.registration_id,
         }
+
+    @property
+    def state(self) -> NoticeState:
+        if self.sent_at is not None:
+            return NoticeState.SENT
+        if self.attempts >= NOTICE_ATTEMPTS:
+            return NoticeState.GIVEN_UP
+        return NoticeState.WAITING
 
 
 class FeeComplaintStatus(models.TextChoices):

@@ -36,7 +36,12 @@ from qualitymonth.compiled import fetch_one_prepared
 from qualitymonth.errors import DomainError, IllegalTransition, NotAllowed
 from qualitymonth.notifications import absolute_url, notify
 
-from .enums import REGISTRATION_ACTIVE_STATES, NoticeKind, RegistrationStatus
+from .enums import (
+    REGISTRATION_ACTIVE_STATES,
+    NoticeKind,
+    NoticeState,
+    RegistrationStatus,
+)
 from .models import Attendee, Enterprise, Registration, RegistrationNotice
 from .validators import normalise_mobile, validate_cn_mobile
 
@@ -107,10 +112,6 @@ SIGN_UP_NOTICES = {
     RegistrationStatus.WAITING: NoticeKind.WAITING.value,
 }
 
-# A notice whose email failed this often is left (with its last error) for someone to look at.
-NOTICE_ATTEMPTS = 5
-
-
 def notices_send(*, ids=None, batch: int = 100) -> int:
     """Email the notices not yet sent (of `ids` only, if given), oldest first; returns how many
     went out. Notices are claimed with SKIP LOCKED, so that runs in several workers share them
@@ -121,8 +122,10 @@ def notices_send(*, ids=None, batch: int = 100) -> int:
     sent, after = 0, 0
     while True:
         with transaction.atomic():
-            unsent = RegistrationNotice.objects.select_for_update(skip_locked=True).filter(
-                sent_at__isnull=True, attempts__lt=NOTICE_ATTEMPTS, pk__gt=after
+            unsent = (
+                RegistrationNotice.objects.select_for_update(skip_locked=True)
+                .in_state(NoticeState.WAITING)
+                .filter(pk__gt=after)
             )
             if ids is not None:
                 unsent = unsent.filter(pk__in=ids)
@@ -159,8 +162,8 @@ def notices_retry(notices, *, actor) -> int:
     with transaction.atomic():
         for notice in (
             RegistrationNotice.objects.select_for_update(of=("self",))
-            .filter(pk__in=[n.pk for n in notices], sent_at__isnull=True)
-            .exclude(attempts__lt=NOTICE_ATTEMPTS)
+            .in_state(NoticeState.GIVEN_UP)
+            .filter(pk__in=[n.pk for n in notices])
             .select_related("registration")
         ):
             audit_log(

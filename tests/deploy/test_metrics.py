@@ -167,8 +167,8 @@ def test_feedback_reports_are_counted_by_status(client):
 
 
 def test_registration_emails_not_yet_sent_are_counted(client):
+    from registrations.enums import NOTICE_ATTEMPTS
     from registrations.models import RegistrationNotice
-    from registrations.services import NOTICE_ATTEMPTS
 
     registrations = factories.RegistrationFactory.create_batch(3)
     for registration, attempts in zip(registrations, (0, 1, NOTICE_ATTEMPTS), strict=True):

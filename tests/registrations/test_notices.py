@@ -13,8 +13,9 @@ from rest_framework.test import APIClient
 
 from accounts.services import token_create
 from registrations import services
+from registrations.enums import NOTICE_ATTEMPTS
 from registrations.models import RegistrationNotice
-from registrations.services import NOTICE_ATTEMPTS, notices_purge, notices_send
+from registrations.services import notices_purge, notices_send
 from registrations.tasks import send_notices
 
 from .test_signup import mail_to, open_activity, representative, sign_up
