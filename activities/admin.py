@@ -7,7 +7,7 @@ from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
-from qualitymonth.admin import AuditedModelAdmin
+from qualitymonth.admin import AuditedModelAdmin, ReadOnlyAdminMixin
 
 from .enums import DepartmentLevel
 from .models import (
@@ -246,7 +246,7 @@ class ActivityAdmin(AuditedModelAdmin):
 
 
 @admin.register(ActivityImport)
-class ActivityImportAdmin(admin.ModelAdmin):
+class ActivityImportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Uploads of activity workbooks, to look up (read-only: imports change only through the
     import task, and their activities through the review workflow)."""
 
@@ -286,12 +286,3 @@ class ActivityImportAdmin(admin.ModelAdmin):
         "finished_at",
     )
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

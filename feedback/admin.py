@@ -17,7 +17,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from qualitymonth.admin import AuditedModelAdmin
+from qualitymonth.admin import AuditedModelAdmin, ReadOnlyAdminMixin
 from qualitymonth.errors import DomainError, NotAllowed
 
 from . import services
@@ -39,7 +39,7 @@ def _count_of(model):
     return Coalesce(Subquery(counted), 0)
 
 
-class _ReadOnlyAdmin(admin.ModelAdmin):
+class _ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Records written by the portal's workflows: to look up, never to add, change or delete."""
 
     actions = None
@@ -47,15 +47,6 @@ class _ReadOnlyAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return self.fields or [f.name for f in self.model._meta.fields]
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 def _file_link(media: FeedbackMedia):

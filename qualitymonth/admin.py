@@ -137,6 +137,21 @@ class AuditedModelAdmin(AuditedAdminMixin, admin.ModelAdmin):
     """A ModelAdmin whose saves and deletes write the audit log."""
 
 
+class ReadOnlyAdminMixin:
+    """Records the portal's workflows write (registrations, the audit log, imports, notices ...):
+    to look up in the admin, never to add, change or delete there. Actions may still act on
+    them through the services."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 PORTAL_APPS = ("qualitymonth", "accounts", "activities", "registrations", "feedback")
 
 
@@ -152,7 +167,7 @@ class PortalObjectTypeFilter(admin.RelatedFieldListFilter):
 
 
 @admin.register(AuditLogEntry)
-class AuditLogEntryAdmin(admin.ModelAdmin):
+class AuditLogEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The audit log, to read and search. Nobody can add, change or delete an entry here."""
 
     list_display = (
@@ -183,15 +198,6 @@ class AuditLogEntryAdmin(admin.ModelAdmin):
     )
     readonly_fields = fields
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
     @admin.display(description=_("object type"), ordering="content_type")
     def object_type(self, entry):
         return entry.content_type.name if entry.content_type else "—"
@@ -218,7 +224,7 @@ class AuditLogEntryAdmin(admin.ModelAdmin):
 
 
 @admin.register(ReviewDecision)
-class ReviewDecisionAdmin(admin.ModelAdmin):
+class ReviewDecisionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Reviewers' decisions, to read. Decisions are made in the review pages, never edited."""
 
     list_display = ("created_at", "decision", "reviewer", "content_type", "object_id")
@@ -238,15 +244,6 @@ class ReviewDecisionAdmin(admin.ModelAdmin):
         "snapshot",
     )
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(IdempotencyKey)

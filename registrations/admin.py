@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from accounts.models import EnterpriseRepresentative
-from qualitymonth.admin import AuditedModelAdmin
+from qualitymonth.admin import AuditedModelAdmin, ReadOnlyAdminMixin
 
 from . import services
 from .enums import NoticeState
@@ -99,7 +99,7 @@ class AttendeeInline(admin.TabularInline):
 
 
 @admin.register(Registration)
-class RegistrationAdmin(AuditedModelAdmin):
+class RegistrationAdmin(ReadOnlyAdminMixin, AuditedModelAdmin):
     """Registrations, to look up. Enterprises sign up and withdraw through the portal, where the
     capacity, the waiting list and the sign-up window are enforced; nothing is edited here."""
 
@@ -171,22 +171,13 @@ class RegistrationAdmin(AuditedModelAdmin):
     )
     inlines = (AttendeeInline,)
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
     @admin.display(description=_("Unified Social Credit Code"), ordering="enterprise__uscc")
     def enterprise_uscc(self, registration):
         return registration.enterprise.uscc
 
 
 @admin.register(Attendee)
-class AttendeeAdmin(AuditedModelAdmin):
+class AttendeeAdmin(ReadOnlyAdminMixin, AuditedModelAdmin):
     """Attendees, to look up (e.g. by mobile number). They are given at sign-up on the portal."""
 
     list_display = ("name", "mobile", "registration")
@@ -195,15 +186,6 @@ class AttendeeAdmin(AuditedModelAdmin):
     show_full_result_count = False
     fields = ("registration", "name", "mobile")
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class NoticeStateFilter(admin.SimpleListFilter):
@@ -220,7 +202,7 @@ class NoticeStateFilter(admin.SimpleListFilter):
 
 
 @admin.register(RegistrationNotice)
-class RegistrationNoticeAdmin(AuditedModelAdmin):
+class RegistrationNoticeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The outbox of registration emails, to see what was sent and what failed. Written and
     sent by the portal only; a notice given up after failed attempts can be tried again."""
 
@@ -248,15 +230,6 @@ class RegistrationNoticeAdmin(AuditedModelAdmin):
     )
     readonly_fields = fields
     actions = ["try_again"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description=_("state"))
     def state(self, notice):
