@@ -10,6 +10,7 @@ constant statement as a prepared statement: planned once per database connection
 executed (for the sign-up's statement that halves the database's CPU per sign-up).
 """
 
+import functools
 import threading
 
 from django.conf import settings
@@ -73,33 +74,26 @@ def fetch_one_prepared(sql: str, params, *, using: str = "default"):
             return cursor.fetchone()
     connection.ensure_connection()
     raw = _preparing_cursor_class()(connection.connection)
-    if not connection.queries_logged:
-        with connection.make_cursor(raw) as cursor:
-            cursor.execute(sql, params)
-            return cursor.fetchone()
-    with connection.make_debug_cursor(raw) as cursor:
+    logged = connection.queries_logged
+    wrap = connection.make_debug_cursor if logged else connection.make_cursor
+    with wrap(raw) as cursor:
         try:
             cursor.execute(sql, params)
             return cursor.fetchone()
         finally:
-            logged = connection.queries_log[-1] if connection.queries_log else {}
-            if logged.get("sql", "") is None:  # Django reads it off client-bound cursors only
-                logged["sql"] = connection.ops.compose_sql(sql, params)
+            # Django reads the logged SQL off client-bound cursors only.
+            if logged and connection.queries_log and connection.queries_log[-1]["sql"] is None:
+                connection.queries_log[-1]["sql"] = connection.ops.compose_sql(sql, params)
 
 
-_PREPARING_CURSOR = None
-
-
+@functools.cache
 def _preparing_cursor_class():
     """Django's server-binding cursor, asking psycopg to prepare every statement it runs (psycopg
     prepares only where the connection's prepare_threshold is set: see settings.DATABASES)."""
-    global _PREPARING_CURSOR
-    if _PREPARING_CURSOR is None:
-        from django.db.backends.postgresql.base import ServerBindingCursor
+    from django.db.backends.postgresql.base import ServerBindingCursor
 
-        class PreparingCursor(ServerBindingCursor):
-            def execute(self, query, params=None, *, prepare=None, binary=None):
-                return super().execute(query, params, prepare=True, binary=binary)
+    class PreparingCursor(ServerBindingCursor):
+        def execute(self, query, params=None, *, prepare=None, binary=None):
+            return super().execute(query, params, prepare=True, binary=binary)
 
-        _PREPARING_CURSOR = PreparingCursor
-    return _PREPARING_CURSOR
+    return PreparingCursor
