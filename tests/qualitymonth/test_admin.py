@@ -181,12 +181,24 @@ def _grow(model):
         factories.DepartmentMembershipFactory()
     elif model is AuditLogEntry:
         audit_log(factories.ActivityFactory(), "activities.activity.probe")
+    elif model is RegistrationNotice:
+        RegistrationNotice.objects.create(
+            registration=factories.RegistrationFactory(), template="registration_confirmed"
+        )
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     "model",
-    [Activity, Registration, User, EnterpriseRepresentative, DepartmentMembership, AuditLogEntry],
+    [
+        Activity,
+        Registration,
+        User,
+        EnterpriseRepresentative,
+        DepartmentMembership,
+        AuditLogEntry,
+        RegistrationNotice,
+    ],
     ids=lambda m: m.__name__,
 )
 def test_changelist_query_count_is_constant(client, superuser, model):
